@@ -1,0 +1,302 @@
+"""The plan as data: regions, plans, versions, zones, overlays and the zoning regulation.
+
+Zones and overlays travel as GeoDataFrames in the plan's metric CRS with the columns named below;
+everything else is a frozen dataclass, so a loaded plan cannot change under the engine.
+Codes, classes and limits are data of a plan version, never constants of the code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+import geopandas as gpd
+import shapely
+
+from layers.report import QualityReport
+
+#: Columns of a zones GeoDataFrame (besides ``geometry``, a MultiPolygon in the plan's metric CRS).
+#: ``zone_id`` is the feature's id as the source gives it (OBJECTID); ``subzone_code`` the
+#: letter code (``R-3``, KODSBL); ``subzone_num`` the numeric code (``32103300``, KODSZN);
+#: ``zone_code`` the family (``R``); ``flags`` a JSON object of the special-provision flags the
+#: polygon carries (only those other than "none"); ``attrs`` a JSON object of every source
+#: attribute as it came.
+ZONE_COLUMNS: tuple[str, ...] = (
+    "zone_id",
+    "subzone_code",
+    "subzone_name",
+    "subzone_num",
+    "zone_code",
+    "zone_num",
+    "block",
+    "flags",
+    "attrs",
+)
+
+#: Columns of an overlays GeoDataFrame (besides ``geometry``, MultiPolygon, metric CRS).
+#: ``kind`` is the provision (``LP2B``, ``KRB``, ``SEMPADAN``, ``KKOP``, ``CAGBUD``, ...),
+#: ``klass`` its class where the plan has one (``Rawan Banjir Sedang``), ``ceiling_m`` a KKOP
+#: height ceiling (metres above sea level) or empty.
+OVERLAY_COLUMNS: tuple[str, ...] = (
+    "overlay_id",
+    "kind",
+    "name",
+    "klass",
+    "ceiling_m",
+    "attrs",
+)
+
+
+class PlanKind(StrEnum):
+    RDTR = "RDTR"
+    RTRW = "RTRW"
+
+
+class VersionStatus(StrEnum):
+    DRAFT = "draft"
+    ACTIVE = "active"
+    RETIRED = "retired"
+
+
+class ItbxClass(StrEnum):
+    """The four classes of the activity matrix, from most to least permissive."""
+
+    I = "I"  # noqa: E741 - the regulation's own letter
+    T = "T"
+    B = "B"
+    X = "X"
+
+
+@dataclass(frozen=True)
+class Region:
+    """A kabupaten or kota, by its BPS code; ``bbox`` is its lon/lat extent when known."""
+
+    code: str
+    name: str
+    bbox: tuple[float, float, float, float] | None = None
+
+
+@dataclass(frozen=True)
+class Plan:
+    """An enacted plan of a region: its kind and legal basis (regulation number and date)."""
+
+    id: int
+    region_code: str
+    kind: PlanKind
+    name: str
+    legal_basis: str
+    enacted_on: date | None = None
+
+
+@dataclass(frozen=True)
+class PlanVersion:
+    """One version of a plan. Only an active version is in force, from ``valid_from`` until
+    ``valid_to`` (exclusive; open-ended when empty)."""
+
+    id: int
+    plan_id: int
+    label: str
+    status: VersionStatus
+    crs_epsg: int
+    content_hash: str
+    ruleset_hash: str
+    created_at: datetime
+    valid_from: date | None = None
+    valid_to: date | None = None
+    zone_count: int = 0
+    report: QualityReport = field(default_factory=QualityReport)
+
+
+@dataclass(frozen=True)
+class LegendEntry:
+    """What a matrix code means, in the plan's own words (``T1`` -> "Terbatas ... 20% ...")."""
+
+    code: str
+    klass: ItbxClass
+    text: str
+
+
+@dataclass(frozen=True)
+class Activity:
+    """A kegiatan row of the ITBX matrix; ``kbli`` lists the KBLI codes the row names, if any."""
+
+    id: str
+    name: str
+    group: str | None = None
+    kbli: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ItbxCell:
+    """One cell: the activity in the sub-zone, as structured codes (``("T1", "B1", "B3")``) and as
+    the verbatim text of the annex (``"T1, B1,B3"``)."""
+
+    activity_id: str
+    subzone_code: str
+    codes: tuple[str, ...]
+    raw: str
+
+
+@dataclass(frozen=True)
+class CrosswalkEntry:
+    """A KBLI code linked to a kegiatan of the matrix (many to many)."""
+
+    kbli: str
+    activity_id: str
+
+
+@dataclass(frozen=True)
+class IntensityRule:
+    """Intensity limits for a sub-zone, optionally for one lot-size class and one road class.
+
+    Percentages in %, heights in m, areas in m2. ``lot_from_m2``/``lot_to_m2`` bound the lot-size
+    class (from inclusive, to exclusive; empty = unbounded); ``road_class`` is ``arteri``,
+    ``kolektor``, ``lokal`` or empty for any road. Empty limits mean the plan sets none.
+    """
+
+    subzone_code: str
+    road_class: str | None = None
+    lot_from_m2: float | None = None
+    lot_to_m2: float | None = None
+    kdb_max_pct: float | None = None
+    klb_max: float | None = None
+    kdh_min_pct: float | None = None
+    ktb_max_pct: float | None = None
+    height_max_m: float | None = None
+    floors_max: int | None = None
+    lot_min_m2: float | None = None
+    gsb_min_m: float | None = None
+    side_min_m: float | None = None
+    rear_min_m: float | None = None
+    variant: str | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class SpecialProvision:
+    """A rule attached to an overlay or a zone flag (``provision``: ``LP2B``, ``KRB``, ``KKOP``).
+
+    ``effect`` is ``forbid`` (no building), ``cap`` (the caps below replace looser limits) or
+    ``condition`` (a condition to meet, in ``text``). ``klass`` narrows it to one class of the
+    provision (``Rawan Banjir Tinggi``); ``block`` to one planning block.
+    """
+
+    provision: str
+    effect: str
+    text: str
+    klass: str | None = None
+    block: str | None = None
+    kdb_max_pct: float | None = None
+    klb_max: float | None = None
+    height_max_m: float | None = None
+    legal_basis: str | None = None
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    """The zoning regulation of a plan version. ``subzones`` maps each sub-zone code the rules know
+    to its name; ``sources`` names the files the rules came from."""
+
+    subzones: dict[str, str] = field(default_factory=dict)
+    activities: tuple[Activity, ...] = ()
+    cells: tuple[ItbxCell, ...] = ()
+    legend: tuple[LegendEntry, ...] = ()
+    crosswalk: tuple[CrosswalkEntry, ...] = ()
+    intensity: tuple[IntensityRule, ...] = ()
+    provisions: tuple[SpecialProvision, ...] = ()
+    sources: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RuleSet:
+        return cls(
+            subzones=dict(data.get("subzones", {})),
+            activities=tuple(
+                Activity(**{**a, "kbli": tuple(a.get("kbli", ()))})
+                for a in data.get("activities", ())
+            ),
+            cells=tuple(
+                ItbxCell(**{**c, "codes": tuple(c["codes"])}) for c in data.get("cells", ())
+            ),
+            legend=tuple(
+                LegendEntry(code=e["code"], klass=ItbxClass(e["klass"]), text=e["text"])
+                for e in data.get("legend", ())
+            ),
+            crosswalk=tuple(CrosswalkEntry(**e) for e in data.get("crosswalk", ())),
+            intensity=tuple(IntensityRule(**r) for r in data.get("intensity", ())),
+            provisions=tuple(SpecialProvision(**p) for p in data.get("provisions", ())),
+            sources=tuple(data.get("sources", ())),
+        )
+
+    def hash(self) -> str:
+        """SHA-256 of the canonical JSON form: the same rules always give the same hash."""
+        return sha256_json(self.to_dict())
+
+    def merge(self, other: RuleSet) -> RuleSet:
+        """This rule set with ``other``'s tables added (importers fill one table each)."""
+        return RuleSet(
+            subzones={**self.subzones, **other.subzones},
+            activities=self.activities + other.activities,
+            cells=self.cells + other.cells,
+            legend=self.legend + other.legend,
+            crosswalk=self.crosswalk + other.crosswalk,
+            intensity=self.intensity + other.intensity,
+            provisions=self.provisions + other.provisions,
+            sources=self.sources + other.sources,
+        )
+
+
+@dataclass(frozen=True)
+class PlanData:
+    """Everything one import brings: zones and overlays (metric CRS) and the rule set."""
+
+    zones: gpd.GeoDataFrame
+    overlays: gpd.GeoDataFrame
+    rules: RuleSet
+    crs_epsg: int
+    report: QualityReport = field(default_factory=QualityReport)
+
+
+def sha256_json(data: Any) -> str:
+    """Hash of canonical JSON (sorted keys, no spaces, dates as ISO text)."""
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def empty_zones(crs_epsg: int) -> gpd.GeoDataFrame:
+    """A zones frame with no rows, for plans and tests that start empty."""
+    return gpd.GeoDataFrame({c: [] for c in ZONE_COLUMNS}, geometry=[], crs=crs_epsg)
+
+
+def empty_overlays(crs_epsg: int) -> gpd.GeoDataFrame:
+    """An overlays frame with no rows: a plan without overlay layers."""
+    return gpd.GeoDataFrame({c: [] for c in OVERLAY_COLUMNS}, geometry=[], crs=crs_epsg)
+
+
+def frame_hash(frame: gpd.GeoDataFrame, columns: tuple[str, ...]) -> str:
+    """SHA-256 over a layer's attributes and geometry WKB, row by row in order."""
+
+    digest = hashlib.sha256()
+    wkb = shapely.to_wkb(frame.geometry.values, output_dimension=2, byte_order=1)
+    for values, blob in zip(frame[list(columns)].itertuples(index=False), wkb, strict=True):
+        digest.update(json.dumps([None if v != v else v for v in values], default=str).encode())
+        digest.update(blob or b"")
+    return digest.hexdigest()
+
+
+def content_hash(data: PlanData) -> str:
+    """The identity of an import: zones, overlays and rules together."""
+    return sha256_json(
+        {
+            "crs": data.crs_epsg,
+            "zones": frame_hash(data.zones, ZONE_COLUMNS),
+            "overlays": frame_hash(data.overlays, OVERLAY_COLUMNS),
+            "rules": data.rules.hash(),
+        }
+    )

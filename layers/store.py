@@ -1,0 +1,452 @@
+"""The plan store: regions, plans, versions, their layers and rules, and activation.
+
+One contract, two back ends: PostGIS (the system of record) and an embedded GeoPackage file that
+needs nothing but pip. The catalogue and rule tables are the same SQL on both (``layers.schema``,
+made by Alembic); only where a version's zones and overlays are written differs, which each back
+end supplies. Every write is one transaction: a failed import or activation leaves the store as it
+was.
+"""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from dataclasses import asdict, fields
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, Engine, Row, Table, delete, insert, select, update
+from sqlalchemy.exc import DBAPIError
+
+from layers import schema
+from layers.errors import ActivationError, NotFoundError, PlanInputError, StoreError
+from layers.model import (
+    Activity,
+    CrosswalkEntry,
+    IntensityRule,
+    ItbxCell,
+    ItbxClass,
+    LegendEntry,
+    Plan,
+    PlanData,
+    PlanKind,
+    PlanVersion,
+    Region,
+    RuleSet,
+    SpecialProvision,
+    VersionStatus,
+    content_hash,
+)
+from layers.report import QualityReport
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+#: Statuses a reader may see; ``staging`` rows belong to an import still being written.
+VISIBLE = (VersionStatus.DRAFT, VersionStatus.ACTIVE, VersionStatus.RETIRED)
+
+
+class PlanStore(ABC):
+    """What every store offers. Subclasses write and read the per-version layers."""
+
+    engine: Engine
+
+    def migrate(self) -> None:
+        """Bring the schema to the newest Alembic revision (a no-op when it is there)."""
+        config = Config(str(MIGRATIONS / "alembic.ini"))
+        config.set_main_option("script_location", str(MIGRATIONS))
+        with self.engine.begin() as conn:
+            config.attributes["connection"] = conn
+            command.upgrade(config, "head")
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- regions and plans -------------------------------------------------------------------
+
+    def ensure_region(self, region: Region) -> Region:
+        """The stored region with this BPS code, added first if the store lacks it."""
+        with self.engine.begin() as conn:
+            row = conn.execute(
+                select(schema.region).where(schema.region.c.code == region.code)
+            ).first()
+            if row is None:
+                bbox = region.bbox or (None, None, None, None)
+                conn.execute(
+                    insert(schema.region).values(
+                        code=region.code,
+                        name=region.name,
+                        min_lon=bbox[0],
+                        min_lat=bbox[1],
+                        max_lon=bbox[2],
+                        max_lat=bbox[3],
+                    )
+                )
+                return region
+        return _region(row)
+
+    def region(self, code: str) -> Region:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(schema.region).where(schema.region.c.code == code)).first()
+        if row is None:
+            raise NotFoundError(f"region {code!r} is not in the store")
+        return _region(row)
+
+    def create_plan(
+        self,
+        region_code: str,
+        name: str,
+        legal_basis: str,
+        *,
+        kind: PlanKind = PlanKind.RDTR,
+        enacted_on: date | None = None,
+    ) -> Plan:
+        """A new plan of a stored region; its versions are added by imports."""
+        self.region(region_code)
+        with self.engine.begin() as conn:
+            plan_id = conn.execute(
+                insert(schema.plan)
+                .values(
+                    region_code=region_code,
+                    kind=kind.value,
+                    name=name,
+                    legal_basis=legal_basis,
+                    enacted_on=enacted_on,
+                )
+                .returning(schema.plan.c.id)
+            ).scalar_one()
+        return self.plan(plan_id)
+
+    def plan(self, plan_id: int) -> Plan:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(schema.plan).where(schema.plan.c.id == plan_id)).first()
+        if row is None:
+            raise NotFoundError(f"plan {plan_id} is not in the store")
+        return _plan(row)
+
+    def plans(self, region_code: str | None = None) -> list[Plan]:
+        query = select(schema.plan).order_by(schema.plan.c.id)
+        if region_code is not None:
+            query = query.where(schema.plan.c.region_code == region_code)
+        with self.engine.connect() as conn:
+            return [_plan(r) for r in conn.execute(query)]
+
+    # -- versions ----------------------------------------------------------------------------
+
+    def add_version(self, plan_id: int, data: PlanData, label: str) -> PlanVersion:
+        """Store an import as a draft version, all or nothing."""
+        self.plan(plan_id)
+        _check_layers(data)
+        row = {
+            "plan_id": plan_id,
+            "label": label,
+            "crs_epsg": data.crs_epsg,
+            "content_hash": content_hash(data),
+            "ruleset_hash": data.rules.hash(),
+            "created_at": datetime.now(UTC),
+            "zone_count": len(data.zones),
+            "report": data.report.to_json(),
+        }
+        try:
+            version_id = self._write_version(row, data)
+        except DBAPIError as exc:
+            raise StoreError(
+                f"the import into plan {plan_id} failed in the store "
+                f"({exc.orig.__class__.__name__}); nothing was stored"
+            ) from exc
+        return self.version(version_id)
+
+    @abstractmethod
+    def _write_version(self, row: dict[str, Any], data: PlanData) -> int:
+        """Write the catalogue row, layers and rules as one unit; return the new version id."""
+
+    def version(self, version_id: int) -> PlanVersion:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(schema.plan_version).where(
+                    schema.plan_version.c.id == version_id,
+                    schema.plan_version.c.status.in_([s.value for s in VISIBLE]),
+                )
+            ).first()
+        if row is None:
+            raise NotFoundError(f"plan version {version_id} is not in the store")
+        return _version(row)
+
+    def versions(self, plan_id: int) -> list[PlanVersion]:
+        query = (
+            select(schema.plan_version)
+            .where(
+                schema.plan_version.c.plan_id == plan_id,
+                schema.plan_version.c.status.in_([s.value for s in VISIBLE]),
+            )
+            .order_by(schema.plan_version.c.id)
+        )
+        with self.engine.connect() as conn:
+            return [_version(r) for r in conn.execute(query)]
+
+    def version_in_force(self, plan_id: int, on: date) -> PlanVersion | None:
+        """The version of a plan in force on a date, or None where none was."""
+        found = self._in_force(on, schema.plan_version.c.plan_id == plan_id)
+        return found[0] if found else None
+
+    def versions_in_force(self, on: date, region_code: str | None = None) -> list[PlanVersion]:
+        """Every plan's version in force on a date (a city may have an RDTR per planning area)."""
+        if region_code is None:
+            return self._in_force(on)
+        plan_ids = select(schema.plan.c.id).where(schema.plan.c.region_code == region_code)
+        return self._in_force(on, schema.plan_version.c.plan_id.in_(plan_ids))
+
+    def _in_force(self, on: date, *conditions: Any) -> list[PlanVersion]:
+        pv = schema.plan_version.c
+        query = (
+            select(schema.plan_version)
+            .where(
+                pv.status.in_([VersionStatus.ACTIVE.value, VersionStatus.RETIRED.value]),
+                pv.valid_from <= on,
+                (pv.valid_to.is_(None)) | (pv.valid_to > on),
+                *conditions,
+            )
+            .order_by(pv.plan_id)
+        )
+        with self.engine.connect() as conn:
+            return [_version(r) for r in conn.execute(query)]
+
+    def activate(self, version_id: int, valid_from: date | None = None) -> PlanVersion:
+        """Put a draft in force from ``valid_from`` (default today), in one transaction.
+
+        The version in force until then is retired and its validity ends the day the new one
+        starts. Refused when the draft's quality report has errors.
+        """
+        start = valid_from or date.today()
+        draft = self.version(version_id)
+        if draft.status is not VersionStatus.DRAFT:
+            raise ActivationError(
+                f"plan version {version_id} is {draft.status.value}; only a draft can be activated"
+            )
+        if draft.report.has_errors:
+            first = "; ".join(i.line() for i in draft.report.errors[:3])
+            raise ActivationError(
+                f"plan version {version_id} has {len(draft.report.errors)} blocking quality "
+                f"error(s): {first}"
+            )
+        try:
+            self._switch(draft, start)
+        except DBAPIError as exc:
+            raise StoreError(
+                f"activation of plan version {version_id} failed in the store "
+                f"({exc.orig.__class__.__name__}); the plan in force is unchanged"
+            ) from exc
+        return self.version(version_id)
+
+    def _switch(self, draft: PlanVersion, start: date) -> None:
+        """Retire the version in force and activate the draft, in one transaction."""
+        pv = schema.plan_version.c
+        with self.engine.begin() as conn:
+            current = conn.execute(
+                select(schema.plan_version)
+                .where(pv.plan_id == draft.plan_id, pv.status == VersionStatus.ACTIVE.value)
+                .with_for_update()
+            ).first()
+            if current is not None:
+                if current.valid_from is not None and _as_date(current.valid_from) >= start:
+                    raise ActivationError(
+                        f"version {current.id} is in force from {current.valid_from}; a new "
+                        f"version must start after it, not on {start.isoformat()}"
+                    )
+                conn.execute(
+                    update(schema.plan_version)
+                    .where(pv.id == current.id)
+                    .values(status=VersionStatus.RETIRED.value, valid_to=start)
+                )
+            done = conn.execute(
+                update(schema.plan_version)
+                .where(pv.id == draft.id, pv.status == VersionStatus.DRAFT.value)
+                .values(status=VersionStatus.ACTIVE.value, valid_from=start, valid_to=None)
+            )
+            if done.rowcount != 1:
+                raise ActivationError(f"plan version {draft.id} is no longer a draft")
+
+    # -- contents ----------------------------------------------------------------------------
+
+    def zones(self, version_id: int) -> gpd.GeoDataFrame:
+        """The version's zones in its metric CRS, in the order they were imported."""
+        version = self.version(version_id)
+        return self._read_layer(schema.zones_table_name(version_id), version.crs_epsg, "zones")
+
+    def overlays(self, version_id: int) -> gpd.GeoDataFrame:
+        version = self.version(version_id)
+        return self._read_layer(
+            schema.overlays_table_name(version_id), version.crs_epsg, "overlays"
+        )
+
+    @abstractmethod
+    def _read_layer(self, table: str, crs_epsg: int, kind: str) -> gpd.GeoDataFrame:
+        """Read one version layer as a GeoDataFrame with the model's columns."""
+
+    def rules(self, version_id: int) -> RuleSet:
+        self.version(version_id)
+        with self.engine.connect() as conn:
+            return _read_rules(conn, version_id)
+
+    def load(self, version_id: int) -> PlanData:
+        """Everything of a version, as an engine or a notebook needs it."""
+        version = self.version(version_id)
+        return PlanData(
+            zones=self.zones(version_id),
+            overlays=self.overlays(version_id),
+            rules=self.rules(version_id),
+            crs_epsg=version.crs_epsg,
+            report=version.report,
+        )
+
+    # -- helpers for subclasses --------------------------------------------------------------
+
+    def _insert_version_row(self, conn: Connection, row: dict[str, Any], status: str) -> int:
+        return int(
+            conn.execute(
+                insert(schema.plan_version)
+                .values(**row, status=status)
+                .returning(schema.plan_version.c.id)
+            ).scalar_one()
+        )
+
+
+# -- rules as rows ---------------------------------------------------------------------------
+
+_RULE_TABLES: tuple[tuple[str, Table, type], ...] = (
+    ("activities", schema.rule_activity, Activity),
+    ("cells", schema.rule_cell, ItbxCell),
+    ("legend", schema.rule_legend, LegendEntry),
+    ("crosswalk", schema.rule_crosswalk, CrosswalkEntry),
+    ("intensity", schema.rule_intensity, IntensityRule),
+    ("provisions", schema.rule_provision, SpecialProvision),
+)
+#: Tuple-valued fields, stored as comma-separated text.
+_TUPLE_FIELDS = {Activity: "kbli", ItbxCell: "codes"}
+
+
+def write_rules(conn: Connection, version_id: int, rules: RuleSet) -> None:
+    """Insert a rule set's tables for a version, each row keeping its position (``seq``)."""
+    tables: list[tuple[Table, list[dict[str, Any]]]] = [
+        (schema.rule_subzone, [{"code": c, "name": n} for c, n in rules.subzones.items()]),
+        (schema.rule_source, [{"name": s} for s in rules.sources]),
+    ]
+    for attr, table, _cls in _RULE_TABLES:
+        tables.append((table, [_to_row(item) for item in getattr(rules, attr)]))
+    for table, rows in tables:
+        if rows:
+            conn.execute(
+                insert(table),
+                [{**r, "version_id": version_id, "seq": i} for i, r in enumerate(rows)],
+            )
+
+
+def _to_row(item: Any) -> dict[str, Any]:
+    values = {k: ",".join(v) if isinstance(v, tuple) else v for k, v in asdict(item).items()}
+    if isinstance(values.get("klass"), ItbxClass):
+        values["klass"] = values["klass"].value
+    return values
+
+
+def _read_rules(conn: Connection, version_id: int) -> RuleSet:
+    def rows(table: Table, names: list[str]) -> list[dict[str, Any]]:
+        result = conn.execute(
+            select(*[table.c[n] for n in names])
+            .where(table.c.version_id == version_id)
+            .order_by(table.c.seq)
+        )
+        return [r._asdict() for r in result]
+
+    parts: dict[str, Any] = {
+        attr: tuple(cls(**_from_row(cls, r)) for r in rows(table, [f.name for f in fields(cls)]))
+        for attr, table, cls in _RULE_TABLES
+    }
+    return RuleSet(
+        subzones={r["code"]: r["name"] for r in rows(schema.rule_subzone, ["code", "name"])},
+        sources=tuple(r["name"] for r in rows(schema.rule_source, ["name"])),
+        **parts,
+    )
+
+
+def _from_row(cls: type, values: dict[str, Any]) -> dict[str, Any]:
+    if cls in _TUPLE_FIELDS:
+        key = _TUPLE_FIELDS[cls]
+        values[key] = tuple(v for v in values[key].split(",") if v)
+    if "klass" in values and values["klass"] in ItbxClass.__members__:
+        values["klass"] = ItbxClass(values["klass"])
+    return values
+
+
+# -- rows to model ---------------------------------------------------------------------------
+
+
+def _region(row: Row[Any]) -> Region:
+    bbox = (row.min_lon, row.min_lat, row.max_lon, row.max_lat)
+    return Region(
+        code=row.code,
+        name=row.name,
+        bbox=None if any(v is None for v in bbox) else bbox,
+    )
+
+
+def _plan(row: Row[Any]) -> Plan:
+    return Plan(
+        id=row.id,
+        region_code=row.region_code,
+        kind=PlanKind(row.kind),
+        name=row.name,
+        legal_basis=row.legal_basis,
+        enacted_on=_as_date(row.enacted_on),
+    )
+
+
+def _version(row: Row[Any]) -> PlanVersion:
+    report = json.loads(row.report)
+    created = row.created_at
+    if created.tzinfo is None:
+        created = created.replace(tzinfo=UTC)
+    return PlanVersion(
+        id=row.id,
+        plan_id=row.plan_id,
+        label=row.label,
+        status=VersionStatus(row.status),
+        crs_epsg=row.crs_epsg,
+        content_hash=row.content_hash,
+        ruleset_hash=row.ruleset_hash,
+        created_at=created,
+        valid_from=_as_date(row.valid_from),
+        valid_to=_as_date(row.valid_to),
+        zone_count=row.zone_count,
+        report=QualityReport.from_dict(report),
+    )
+
+
+def _as_date(value: date | datetime | str | None) -> date | None:
+    if value is None or type(value) is date:
+        return value
+    if isinstance(value, datetime):
+        return value.date()
+    return date.fromisoformat(str(value))
+
+
+def _check_layers(data: PlanData) -> None:
+    """Refuse frames whose CRS differs from the plan's: one SRID per layer, no silent mixing."""
+    for name, frame in (("zones", data.zones), ("overlays", data.overlays)):
+        if frame.crs is None or frame.crs.to_epsg() != data.crs_epsg:
+            raise PlanInputError(
+                f"{name} are in {frame.crs}, but the plan version is in EPSG:{data.crs_epsg}"
+            )
+
+
+def delete_version_rows(conn: Connection, version_id: int) -> None:
+    """Remove a version's catalogue and rule rows (used when an import is undone)."""
+    for table in (
+        schema.rule_source,
+        schema.rule_subzone,
+        *(t for _a, t, _c in _RULE_TABLES),
+    ):
+        conn.execute(delete(table).where(table.c.version_id == version_id))
+    conn.execute(delete(schema.plan_version).where(schema.plan_version.c.id == version_id))

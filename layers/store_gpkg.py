@@ -1,0 +1,153 @@
+"""The embedded plan store: one GeoPackage file, nothing to install but pip.
+
+Each version's zones and overlays are GeoPackage layers (``zones_v<id>``) written by GDAL, so QGIS
+opens the file as it is; the catalogue and rule tables are plain SQLite tables in the same file,
+made by the same Alembic migrations as in PostGIS. GDAL writes layers on its own connection, so an
+import first reserves its version row as ``staging`` (invisible to readers), writes the layers,
+then writes the rules and turns the row into a draft in one SQLite transaction; on any failure the
+row and its layers are removed again, and a staging row left by a crash is removed on open.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pyogrio
+from sqlalchemy import Connection, create_engine, event, select, update
+from sqlalchemy.pool import NullPool
+
+from layers import schema
+from layers.model import OVERLAY_COLUMNS, ZONE_COLUMNS, PlanData, VersionStatus
+from layers.store import PlanStore, delete_version_rows, write_rules
+
+STAGING = "staging"
+
+
+class GeoPackageStore(PlanStore):
+    """A plan store in one GeoPackage file (created on first use)."""
+
+    def __init__(self, path: str | Path, *, migrate: bool = True) -> None:
+        self.path = Path(path)
+        if not self.path.exists():
+            _create_geopackage(self.path)
+        self.engine = create_engine(f"sqlite:///{self.path}", poolclass=NullPool)
+        event.listen(self.engine, "connect", _sqlite_connect)
+        event.listen(self.engine, "begin", _sqlite_begin)
+        if migrate:
+            self.migrate()
+            self._register_catalogue()
+            self._remove_staging()
+
+    def _write_version(self, row: dict[str, Any], data: PlanData) -> int:
+        with self.engine.begin() as conn:
+            version_id = self._insert_version_row(conn, row, STAGING)
+        try:
+            self._write_layer(schema.zones_table_name(version_id), data.zones, ZONE_COLUMNS)
+            self._write_layer(
+                schema.overlays_table_name(version_id), data.overlays, OVERLAY_COLUMNS
+            )
+            with self.engine.begin() as conn:
+                write_rules(conn, version_id, data.rules)
+                conn.execute(
+                    update(schema.plan_version)
+                    .where(schema.plan_version.c.id == version_id)
+                    .values(status=VersionStatus.DRAFT.value)
+                )
+        except BaseException:
+            self._undo(version_id)
+            raise
+        return version_id
+
+    def _write_layer(self, name: str, frame: gpd.GeoDataFrame, columns: tuple[str, ...]) -> None:
+        out = gpd.GeoDataFrame(frame[list(columns)], geometry=frame.geometry.values, crs=frame.crs)
+        pyogrio.write_dataframe(
+            out,
+            self.path,
+            layer=name,
+            driver="GPKG",
+            geometry_type="MultiPolygon",
+            promote_to_multi=True,
+            layer_options={"FID": "fid", "SPATIAL_INDEX": "YES"},
+        )
+
+    def _read_layer(self, table: str, crs_epsg: int, kind: str) -> gpd.GeoDataFrame:
+        columns = ZONE_COLUMNS if kind == "zones" else OVERLAY_COLUMNS
+        frame = pyogrio.read_dataframe(self.path, layer=table, fid_as_index=True)
+        frame = frame.sort_index().reset_index(drop=True)
+        out = gpd.GeoDataFrame(frame[list(columns)], geometry=frame.geometry.values, crs=crs_epsg)
+        for column in columns:
+            if column != "ceiling_m":
+                out[column] = out[column].astype(object).where(out[column].notna(), None)
+        if "ceiling_m" in out:
+            out["ceiling_m"] = out["ceiling_m"].astype(float)
+        return out
+
+    def _undo(self, version_id: int) -> None:
+        """Remove an unfinished import: its layers and its rows."""
+        with self.engine.begin() as conn:
+            for name in (
+                schema.zones_table_name(version_id),
+                schema.overlays_table_name(version_id),
+            ):
+                _drop_layer(conn, name)
+            delete_version_rows(conn, version_id)
+
+    def _register_catalogue(self) -> None:
+        """List the versions table in ``gpkg_contents`` as an attribute table: QGIS then shows
+        the catalogue beside the layers, and GDAL lists only registered tables."""
+        with self.engine.begin() as conn:
+            conn.exec_driver_sql(
+                "INSERT OR IGNORE INTO gpkg_contents (table_name, data_type, identifier, "
+                "description) VALUES ('plan_version', 'attributes', 'plan_version', "
+                "'Simtaru plan versions: status, validity, hashes, quality report')"
+            )
+
+    def _remove_staging(self) -> None:
+        with self.engine.connect() as conn:
+            stale = conn.execute(
+                select(schema.plan_version.c.id).where(schema.plan_version.c.status == STAGING)
+            ).scalars()
+            ids = list(stale)
+        for version_id in ids:
+            self._undo(version_id)
+
+
+def _create_geopackage(path: Path) -> None:
+    """An empty, valid GeoPackage made by GDAL (metadata tables, SRS rows, application id)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    seed = gpd.GeoDataFrame({"name": []}, geometry=[], crs=4326)
+    pyogrio.write_dataframe(seed, path, layer="_seed", driver="GPKG")
+    with sqlite3.connect(path) as conn:
+        _drop_layer_sql(conn, "_seed")
+
+
+def _drop_layer(conn: Connection, name: str) -> None:
+    raw = conn.connection.driver_connection
+    _drop_layer_sql(raw, name)  # type: ignore[arg-type]
+
+
+def _drop_layer_sql(conn: sqlite3.Connection, name: str) -> None:
+    """Remove a GDAL-written layer with its R-tree and GeoPackage registrations."""
+    conn.execute(f'DROP TABLE IF EXISTS "rtree_{name}_geom"')
+    conn.execute(f'DROP TABLE IF EXISTS "rtree_{name}_geometry"')
+    conn.execute(f'DROP TABLE IF EXISTS "{name}"')
+    for meta in ("gpkg_geometry_columns", "gpkg_contents", "gpkg_extensions", "gpkg_ogr_contents"):
+        exists = conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (meta,)
+        ).fetchone()
+        if exists:
+            conn.execute(f'DELETE FROM "{meta}" WHERE lower(table_name) = lower(?)', (name,))
+
+
+def _sqlite_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
+    """Let SQLAlchemy, not pysqlite, decide when transactions begin (SQLAlchemy's recipe)."""
+    dbapi_connection.isolation_level = None
+    dbapi_connection.execute("PRAGMA foreign_keys = ON")
+    dbapi_connection.execute("PRAGMA busy_timeout = 10000")
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    conn.exec_driver_sql("BEGIN IMMEDIATE")

@@ -1,0 +1,82 @@
+"""The PostGIS plan store: the system of record.
+
+A version's zones and overlays are tables of their own (``zones_v<id>``) with a typed geometry
+column in the plan's metric SRID and a GiST index, loaded with COPY. Catalogue row, layers and rules
+are written in one transaction (PostgreSQL DDL is transactional), so an import that fails anywhere
+leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from sqlalchemy import Connection, Index, create_engine, text
+from sqlalchemy.exc import OperationalError
+
+from layers import schema
+from layers.errors import StoreError
+from layers.model import OVERLAY_COLUMNS, ZONE_COLUMNS, PlanData, VersionStatus
+from layers.store import PlanStore, write_rules
+
+
+class PostgisStore(PlanStore):
+    """A plan store in a PostgreSQL database with PostGIS (URL ``postgresql+psycopg://...``)."""
+
+    def __init__(self, url: str, *, migrate: bool = True) -> None:
+        self.url = url
+        self.engine = create_engine(url, pool_pre_ping=True)
+        if migrate:
+            try:
+                self.migrate()
+            except OperationalError as exc:
+                self.engine.dispose()
+                raise StoreError(f"cannot reach the PostGIS store: {exc.orig}") from None
+
+    def _write_version(self, row: dict[str, Any], data: PlanData) -> int:
+        with self.engine.begin() as conn:
+            version_id = self._insert_version_row(conn, row, VersionStatus.DRAFT.value)
+            _write_layer(conn, schema.zones_table_name(version_id), data.zones, ZONE_COLUMNS)
+            _write_layer(
+                conn, schema.overlays_table_name(version_id), data.overlays, OVERLAY_COLUMNS
+            )
+            write_rules(conn, version_id, data.rules)
+        return version_id
+
+    def _read_layer(self, table: str, crs_epsg: int, kind: str) -> gpd.GeoDataFrame:
+        columns = ZONE_COLUMNS if kind == "zones" else OVERLAY_COLUMNS
+        select_list = ", ".join(
+            f'"{c}"::text' if c in ("flags", "attrs") else f'"{c}"' for c in columns
+        )
+        with self.engine.connect() as conn:
+            rows = conn.exec_driver_sql(
+                f'SELECT {select_list}, ST_AsBinary(geom) FROM "{table}" ORDER BY fid'
+            ).fetchall()
+        frame = pd.DataFrame([r[:-1] for r in rows], columns=list(columns))
+        if "ceiling_m" in frame:
+            frame["ceiling_m"] = pd.to_numeric(frame["ceiling_m"], errors="coerce").astype(float)
+        geoms = shapely.from_wkb(np.array([r[-1] for r in rows], dtype=object))
+        return gpd.GeoDataFrame(frame, geometry=geoms, crs=crs_epsg)
+
+
+def _write_layer(
+    conn: Connection, name: str, frame: gpd.GeoDataFrame, columns: tuple[str, ...]
+) -> None:
+    """Create the layer table, COPY the rows in, then build the GiST index and statistics."""
+    srid = int(frame.crs.to_epsg())
+    table = schema.layer_table(name, srid, columns)
+    table.create(conn)
+    ewkb = shapely.to_wkb(
+        shapely.set_srid(frame.geometry.values, srid), hex=True, include_srid=True
+    )
+    values = frame[list(columns)].astype(object).where(frame[list(columns)].notna(), None)
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    names = ", ".join(f'"{c}"' for c in (*columns, "geom"))
+    with cursor.copy(f'COPY "{name}" ({names}) FROM STDIN') as copy:
+        for record, geom in zip(values.itertuples(index=False), ewkb, strict=True):
+            copy.write_row((*record, geom))
+    Index(f"{name}_geom_idx", table.c.geom, postgresql_using="gist").create(conn)
+    conn.execute(text(f'ANALYZE "{name}"'))
