@@ -187,7 +187,7 @@ def test_layers_in_another_crs_are_refused(store: PlanStore) -> None:
     wrong = PlanData(
         zones=data.zones.to_crs(4326), overlays=data.overlays, rules=data.rules, crs_epsg=32650
     )
-    with pytest.raises(PlanInputError, match="zones are in .*EPSG:32650"):
+    with pytest.raises(PlanInputError, match=r"zones are in .*EPSG:32650"):
         store.add_version(plan.id, wrong, "wrong crs")
     assert store.versions(plan.id) == []
 

@@ -1,0 +1,279 @@
+"""Quality checks of a zoning plan: overlaps, gaps, slivers, inconsistent codes, rule coverage.
+
+All checks take a zones GeoDataFrame (``ZONE_COLUMNS``) in its metric CRS, so areas are m2; they
+report locations in lon/lat and name features as the source does (``OBJECTID 424``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from numpy.typing import NDArray
+
+from gis.crs import LONLAT_EPSG, is_metric, reproject
+from gis.errors import CRSError
+from layers.model import RuleSet
+from layers.report import Issue, Severity
+
+
+def check_zones(
+    zones: gpd.GeoDataFrame,
+    *,
+    source: str,
+    id_column: str = "OBJECTID",
+    sliver_area_m2: float = 1.0,
+    sliver_width_m: float = 1.0,
+    overlap_tolerance_m2: float = 0.01,
+    gap_min_area_m2: float = 1.0,
+) -> list[Issue]:
+    """Overlaps, gaps, slivers and code conflicts of ``zones``.
+
+    Overlaps over ``overlap_tolerance_m2`` are errors where the sub-zone codes differ (a place with
+    two rules) and warnings where they agree (duplicate polygons). Holes in the union of all zones
+    of at least ``gap_min_area_m2`` are gaps. Zone parts under ``sliver_area_m2`` or with a mean
+    width (2 * area / perimeter) under ``sliver_width_m`` are slivers. ``id_column`` names the
+    features in messages (``ZoningLayer.id_column``).
+    """
+    if zones.crs is None or not is_metric(zones.crs):
+        raise CRSError(f"{source}: zones must be in a metric CRS to measure m2, not {zones.crs}")
+    labels = np.array([f"{id_column} {zone_id}" for zone_id in zones["zone_id"]], dtype=object)
+    geoms = np.asarray(zones.geometry.array, dtype=object)
+    ctx = _Context(source, labels, zones.crs.to_epsg() or zones.crs.to_wkt())
+    codes = zones["subzone_code"].to_numpy(dtype=object)
+    return [
+        *_uncoded(geoms, codes, ctx),
+        *_overlaps(geoms, codes, overlap_tolerance_m2, ctx),
+        *_gaps(geoms, gap_min_area_m2, ctx),
+        *_slivers(geoms, sliver_area_m2, sliver_width_m, ctx),
+        *(issue for code in _CONFLICTS for issue in _conflicts(zones, geoms, code, ctx)),
+    ]
+
+
+def check_rules_coverage(zones: gpd.GeoDataFrame, rules: RuleSet, *, source: str) -> list[Issue]:
+    """Sub-zone codes on the map without an ITBX column or intensity row (warnings: the engine
+    will answer needs_review there), and rule codes not on the map (info)."""
+    on_map = zones.assign(area_m2=zones.geometry.area).groupby("subzone_code")["area_m2"]
+    counts, areas = on_map.size(), on_map.sum()
+    itbx = {cell.subzone_code for cell in rules.cells}
+    intensity = {rule.subzone_code for rule in rules.intensity}
+    issues = []
+    for code in sorted(counts.index):
+        missing = [
+            name for name, known in (("ITBX", itbx), ("intensity", intensity)) if code not in known
+        ]
+        if missing:
+            issues.append(
+                Issue(
+                    Severity.WARNING,
+                    "rules-missing",
+                    f"sub-zone {code} ({counts[code]} zones) has no {' and no '.join(missing)} "
+                    "rules; checks there will need review",
+                    source=source,
+                    area_m2=float(areas[code]),
+                    details={"subzone_code": code, "missing": missing},
+                )
+            )
+    unused = sorted((itbx | intensity | set(rules.subzones)) - set(counts.index))
+    if unused:
+        issues.append(
+            Issue(
+                Severity.INFO,
+                "rules-unused",
+                f"rules name sub-zones not on the map: {', '.join(unused)}",
+                source=source,
+                details={"subzone_codes": unused},
+            )
+        )
+    return issues
+
+
+#: The code-conflict checks: issue code -> (key column, value column, wording).
+_CONFLICTS: dict[str, tuple[str, str, str]] = {
+    "subzone-name-conflict": ("subzone_code", "subzone_name", "sub-zone {key} has {n} names"),
+    "subzone-num-conflict": ("subzone_code", "subzone_num", "sub-zone {key} has {n} numeric codes"),
+    "num-code-conflict": (
+        "subzone_num",
+        "subzone_code",
+        "numeric code {key} is under {n} sub-zone codes",
+    ),
+}
+_NAMED_MAX = 10
+
+
+@dataclass(frozen=True)
+class _Context:
+    """What every check needs to word an issue: source, feature labels, the metric CRS."""
+
+    source: str
+    labels: NDArray[np.object_]
+    crs: int | str
+
+    def locations(self, geoms: NDArray[np.object_]) -> list[tuple[float, float]]:
+        """A lon/lat point on each geometry."""
+        points = reproject(shapely.point_on_surface(geoms), self.crs, LONLAT_EPSG)
+        return [(float(x), float(y)) for x, y in shapely.get_coordinates(points)]
+
+    def named(self, indices: Sequence[int] | NDArray[np.intp]) -> str:
+        """Labels of the features at ``indices``, at most ten, then how many more."""
+        chosen = [str(self.labels[i]) for i in indices]
+        more = len(chosen) - _NAMED_MAX
+        return ", ".join(chosen[:_NAMED_MAX]) + (f" and {more} more" if more > 0 else "")
+
+
+def _uncoded(geoms: NDArray[np.object_], codes: NDArray[np.object_], ctx: _Context) -> list[Issue]:
+    """Zones without a sub-zone code: no rule can apply there."""
+    missing = np.flatnonzero(pd.isna(codes))
+    if not missing.size:
+        return []
+    return [
+        Issue(
+            Severity.WARNING,
+            "missing-code",
+            f"{missing.size} zone(s) without a sub-zone code; checks there will need review",
+            source=ctx.source,
+            feature=ctx.named(missing),
+            location=ctx.locations(geoms[missing[:1]])[0],
+            area_m2=float(shapely.area(geoms[missing]).sum()),
+        )
+    ]
+
+
+def _overlaps(
+    geoms: NDArray[np.object_], codes: NDArray[np.object_], tolerance_m2: float, ctx: _Context
+) -> list[Issue]:
+    """Zone pairs whose overlap exceeds ``tolerance_m2``; parts are indexed, not multipolygons."""
+    parts, owner = shapely.get_parts(geoms, return_index=True)
+    left, right = shapely.STRtree(parts).query(parts, predicate="intersects")
+    za, zb = owner[left], owner[right]
+    pairs = np.unique(np.column_stack([za, zb])[za < zb], axis=0)
+    if not len(pairs):
+        return []
+    shared = shapely.intersection(geoms[pairs[:, 0]], geoms[pairs[:, 1]])
+    areas = shapely.area(shared)
+    over = areas > tolerance_m2
+    issues = []
+    for (a, b), area, where in zip(
+        pairs[over], areas[over], ctx.locations(shared[over]), strict=True
+    ):
+        la, lb, ca, cb = ctx.labels[a], ctx.labels[b], codes[a], codes[b]
+        same = ca == cb
+        issues.append(
+            Issue(
+                Severity.WARNING if same else Severity.ERROR,
+                "duplicate-zone" if same else "overlap",
+                f"zones {la} and {lb} of the same sub-zone {ca} overlap (duplicate polygons?)"
+                if same
+                else f"zones {la} ({ca}) and {lb} ({cb}) overlap: two rules for one place",
+                source=ctx.source,
+                feature=f"{la}, {lb}",
+                location=where,
+                area_m2=float(area),
+                details={"features": [la, lb], "subzone_codes": [ca, cb]},
+            )
+        )
+    return issues
+
+
+def _gaps(geoms: NDArray[np.object_], min_area_m2: float, ctx: _Context) -> list[Issue]:
+    """Holes in the union of all zones: land inside the plan that no zone covers."""
+    rings, owner = shapely.get_rings(shapely.get_parts(shapely.union_all(geoms)), return_index=True)
+    interior = np.ones(len(rings), dtype=bool)
+    interior[np.unique(owner, return_index=True)[1]] = False
+    holes = shapely.polygons(rings[interior])
+    areas = shapely.area(holes)
+    big = areas >= min_area_m2
+    issues = [
+        Issue(
+            Severity.WARNING,
+            "gap",
+            "land inside the plan that no zone covers",
+            source=ctx.source,
+            location=where,
+            area_m2=float(area),
+        )
+        for area, where in zip(areas[big], ctx.locations(holes[big]), strict=True)
+    ]
+    if (~big).any():
+        issues.append(
+            Issue(
+                Severity.INFO,
+                "gap-small",
+                f"{int((~big).sum())} gaps under {min_area_m2:g} m2 between zones ignored",
+                source=ctx.source,
+                area_m2=float(areas[~big].sum()),
+            )
+        )
+    return issues
+
+
+def _slivers(
+    geoms: NDArray[np.object_], min_area_m2: float, min_width_m: float, ctx: _Context
+) -> list[Issue]:
+    """Zone parts too small or too thin to be meant: under ``min_area_m2`` or a mean width
+    (2 * area / perimeter, m) under ``min_width_m``."""
+    parts, owner = shapely.get_parts(geoms, return_index=True)
+    areas = shapely.area(parts)
+    widths = 2 * areas / np.maximum(shapely.length(parts), np.finfo(float).tiny)
+    thin = (areas < min_area_m2) | (widths < min_width_m)
+    return [
+        Issue(
+            Severity.WARNING,
+            "sliver",
+            f"sliver zone part, mean width {width:.2f} m",
+            source=ctx.source,
+            feature=str(ctx.labels[zone]),
+            location=where,
+            area_m2=float(area),
+        )
+        for zone, area, width, where in zip(
+            owner[thin], areas[thin], widths[thin], ctx.locations(parts[thin]), strict=True
+        )
+    ]
+
+
+def _conflicts(
+    zones: gpd.GeoDataFrame, geoms: NDArray[np.object_], code: str, ctx: _Context
+) -> list[Issue]:
+    """Keys (e.g. a sub-zone code) that carry several values (e.g. two names); the features with
+    a value other than the most common one are named."""
+    key_column, value_column, wording = _CONFLICTS[code]
+    frame = pd.DataFrame(
+        {
+            "key": zones[key_column].to_numpy(dtype=object),
+            "value": zones[value_column].to_numpy(dtype=object),
+        }
+    ).dropna()
+    frame["norm"] = frame["value"].map(lambda v: " ".join(str(v).split()).casefold())
+    varied = frame.groupby("key")["norm"].nunique()
+    issues = []
+    for key in sorted(varied[varied > 1].index):
+        group = frame[frame["key"] == key]
+        common = group["norm"].value_counts().index[0]
+        odd = group.index[group["norm"] != common].to_numpy()
+        counts = group.groupby("value", sort=False).size()
+        issues.append(
+            Issue(
+                Severity.WARNING,
+                code,
+                wording.format(key=key, n=group["norm"].nunique())
+                + ": "
+                + ", ".join(
+                    f"{value} ({n} zone{'s' if n > 1 else ''})" for value, n in counts.items()
+                ),
+                source=ctx.source,
+                feature=ctx.named(odd),
+                location=ctx.locations(geoms[odd[:1]])[0],
+                details={
+                    "values": {
+                        str(value): [str(ctx.labels[i]) for i in rows]
+                        for value, rows in group.groupby("value", sort=False).groups.items()
+                    }
+                },
+            )
+        )
+    return issues
