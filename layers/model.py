@@ -113,11 +113,16 @@ class PlanVersion:
 
 @dataclass(frozen=True)
 class LegendEntry:
-    """What a matrix code means, in the plan's own words (``T1`` -> "Terbatas ... 20% ...")."""
+    """What a matrix code means, in the plan's own words (``T1`` -> "Terbatas ... 20% ..."), and
+    what the engine can apply of it: ``intensity_pct``, the share (%) of the sub-zone's intensity
+    limits the activity may use; ``min_distance_m``, the minimum distance (m) to the same
+    activity. Both are read from the text and empty where it gives none."""
 
     code: str
     klass: ItbxClass
     text: str
+    intensity_pct: float | None = None
+    min_distance_m: float | None = None
 
 
 @dataclass(frozen=True)
@@ -182,7 +187,8 @@ class SpecialProvision:
 
     ``effect`` is ``forbid`` (no building), ``cap`` (the caps below replace looser limits) or
     ``condition`` (a condition to meet, in ``text``). ``klass`` narrows it to one class of the
-    provision (``Rawan Banjir Tinggi``); ``block`` to one planning block.
+    provision (``Rawan Banjir Tinggi``); ``block`` to one planning block; ``subzone_code`` to one
+    sub-zone.
     """
 
     provision: str
@@ -190,6 +196,7 @@ class SpecialProvision:
     text: str
     klass: str | None = None
     block: str | None = None
+    subzone_code: str | None = None
     kdb_max_pct: float | None = None
     klb_max: float | None = None
     height_max_m: float | None = None
@@ -225,8 +232,7 @@ class RuleSet:
                 ItbxCell(**{**c, "codes": tuple(c["codes"])}) for c in data.get("cells", ())
             ),
             legend=tuple(
-                LegendEntry(code=e["code"], klass=ItbxClass(e["klass"]), text=e["text"])
-                for e in data.get("legend", ())
+                LegendEntry(**{**e, "klass": ItbxClass(e["klass"])}) for e in data.get("legend", ())
             ),
             crosswalk=tuple(CrosswalkEntry(**e) for e in data.get("crosswalk", ())),
             intensity=tuple(IntensityRule(**r) for r in data.get("intensity", ())),

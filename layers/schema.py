@@ -136,6 +136,8 @@ rule_legend = Table(
     Column("code", Text, nullable=False),
     Column("klass", Text, nullable=False),
     Column("text", Text, nullable=False),
+    Column("intensity_pct", Float, comment="share of the intensity limits the activity may use"),
+    Column("min_distance_m", Float, comment="minimum distance to the same activity"),
     UniqueConstraint("version_id", "code"),
 )
 
@@ -179,6 +181,7 @@ rule_provision = Table(
     Column("text", Text, nullable=False),
     Column("klass", Text),
     Column("block", Text),
+    Column("subzone_code", Text),
     Column("kdb_max_pct", Float),
     Column("klb_max", Float),
     Column("height_max_m", Float),

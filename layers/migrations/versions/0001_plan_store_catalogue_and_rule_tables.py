@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 00:49:40.465897
+Create Date: 2026-11-23 01:05:29.085353
 """
 
 from collections.abc import Sequence
@@ -135,6 +135,18 @@ def upgrade() -> None:
         sa.Column("code", sa.Text(), nullable=False),
         sa.Column("klass", sa.Text(), nullable=False),
         sa.Column("text", sa.Text(), nullable=False),
+        sa.Column(
+            "intensity_pct",
+            sa.Float(),
+            nullable=True,
+            comment="share of the intensity limits the activity may use",
+        ),
+        sa.Column(
+            "min_distance_m",
+            sa.Float(),
+            nullable=True,
+            comment="minimum distance to the same activity",
+        ),
         sa.ForeignKeyConstraint(["version_id"], ["plan_version.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("version_id", "seq"),
         sa.UniqueConstraint("version_id", "code"),
@@ -148,6 +160,7 @@ def upgrade() -> None:
         sa.Column("text", sa.Text(), nullable=False),
         sa.Column("klass", sa.Text(), nullable=True),
         sa.Column("block", sa.Text(), nullable=True),
+        sa.Column("subzone_code", sa.Text(), nullable=True),
         sa.Column("kdb_max_pct", sa.Float(), nullable=True),
         sa.Column("klb_max", sa.Float(), nullable=True),
         sa.Column("height_max_m", sa.Float(), nullable=True),

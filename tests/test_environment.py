@@ -1,0 +1,40 @@
+"""pyproject.toml (pip) and environment.yml (conda-forge) must ask for the same packages."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import yaml
+from packaging.requirements import Requirement
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def pip_requirements() -> dict[str, str]:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    found = {}
+    for line in [*project["dependencies"], *project["optional-dependencies"]["dev"]]:
+        req = Requirement(line)
+        found[req.name.lower()] = str(req.specifier)
+    return found
+
+
+def conda_requirements() -> dict[str, str]:
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    found = {}
+    for item in env["dependencies"]:
+        if isinstance(item, str) and item not in ("pip",) and not item.startswith("python"):
+            req = Requirement(item)
+            found[req.name.lower()] = str(req.specifier)
+    return found
+
+
+def test_environment_yml_lists_every_dependency_with_the_same_minimum() -> None:
+    assert conda_requirements() == pip_requirements()
+
+
+def test_environment_yml_installs_simtaru_itself() -> None:
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    pip_section = next(i["pip"] for i in env["dependencies"] if isinstance(i, dict))
+    assert "-e ." in pip_section
