@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from enum import StrEnum
+from functools import cache, cached_property
 from typing import Any
 
 import geopandas as gpd
@@ -218,7 +219,22 @@ class RuleSet:
     sources: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """Plain data (dicts, lists, text, numbers), as JSON and the hash see it."""
+        return {
+            "subzones": dict(self.subzones),
+            **{
+                name: [plain(item) for item in getattr(self, name)]
+                for name in (
+                    "activities",
+                    "cells",
+                    "legend",
+                    "crosswalk",
+                    "intensity",
+                    "provisions",
+                )
+            },
+            "sources": list(self.sources),
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RuleSet:
@@ -240,9 +256,13 @@ class RuleSet:
             sources=tuple(data.get("sources", ())),
         )
 
-    def hash(self) -> str:
+    @cached_property
+    def digest(self) -> str:
         """SHA-256 of the canonical JSON form: the same rules always give the same hash."""
         return sha256_json(self.to_dict())
+
+    def hash(self) -> str:
+        return self.digest
 
     def merge(self, other: RuleSet) -> RuleSet:
         """This rule set with ``other``'s tables added (importers fill one table each)."""
@@ -267,6 +287,25 @@ class PlanData:
     rules: RuleSet
     crs_epsg: int
     report: QualityReport = field(default_factory=QualityReport)
+
+
+def plain(item: Any) -> dict[str, Any]:
+    """A rule dataclass as a flat dict (tuples as lists, enums as their values); much faster than
+    ``dataclasses.asdict``, which deep-copies, on the tens of thousands of cells of an ITBX."""
+    out: dict[str, Any] = {}
+    for name in _field_names(type(item)):
+        value = getattr(item, name)
+        if isinstance(value, tuple):
+            value = list(value)
+        elif isinstance(value, StrEnum):
+            value = value.value
+        out[name] = value
+    return out
+
+
+@cache
+def _field_names(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(cls))
 
 
 def sha256_json(data: Any) -> str:

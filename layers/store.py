@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
-from dataclasses import asdict, fields
+from dataclasses import fields
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -40,6 +40,7 @@ from layers.model import (
     SpecialProvision,
     VersionStatus,
     content_hash,
+    plain,
 )
 from layers.report import QualityReport
 
@@ -53,6 +54,8 @@ class PlanStore(ABC):
     """What every store offers. Subclasses write and read the per-version layers."""
 
     engine: Engine
+    #: Exceptions by which the database says a write failed (and was rolled back).
+    db_errors: tuple[type[Exception], ...] = (DBAPIError,)
 
     def migrate(self) -> None:
         """Bring the schema to the newest Alembic revision (a no-op when it is there)."""
@@ -152,10 +155,10 @@ class PlanStore(ABC):
         }
         try:
             version_id = self._write_version(row, data)
-        except DBAPIError as exc:
+        except self.db_errors as exc:
             raise StoreError(
                 f"the import into plan {plan_id} failed in the store "
-                f"({exc.orig.__class__.__name__}); nothing was stored"
+                f"({_cause(exc)}); nothing was stored"
             ) from exc
         return self.version(version_id)
 
@@ -234,10 +237,10 @@ class PlanStore(ABC):
             )
         try:
             self._switch(draft, start)
-        except DBAPIError as exc:
+        except self.db_errors as exc:
             raise StoreError(
                 f"activation of plan version {version_id} failed in the store "
-                f"({exc.orig.__class__.__name__}); the plan in force is unchanged"
+                f"({_cause(exc)}); the plan in force is unchanged"
             ) from exc
         return self.version(version_id)
 
@@ -328,27 +331,29 @@ _RULE_TABLES: tuple[tuple[str, Table, type], ...] = (
 _TUPLE_FIELDS = {Activity: "kbli", ItbxCell: "codes"}
 
 
-def write_rules(conn: Connection, version_id: int, rules: RuleSet) -> None:
-    """Insert a rule set's tables for a version, each row keeping its position (``seq``)."""
+def rule_rows(version_id: int, rules: RuleSet) -> list[tuple[Table, list[dict[str, Any]]]]:
+    """A rule set as rows of its tables, each row keeping its position (``seq``)."""
     tables: list[tuple[Table, list[dict[str, Any]]]] = [
         (schema.rule_subzone, [{"code": c, "name": n} for c, n in rules.subzones.items()]),
         (schema.rule_source, [{"name": s} for s in rules.sources]),
     ]
     for attr, table, _cls in _RULE_TABLES:
         tables.append((table, [_to_row(item) for item in getattr(rules, attr)]))
-    for table, rows in tables:
-        if rows:
-            conn.execute(
-                insert(table),
-                [{**r, "version_id": version_id, "seq": i} for i, r in enumerate(rows)],
-            )
+    return [
+        (table, [{**r, "version_id": version_id, "seq": i} for i, r in enumerate(rows)])
+        for table, rows in tables
+        if rows
+    ]
+
+
+def write_rules(conn: Connection, version_id: int, rules: RuleSet) -> None:
+    """Insert a rule set's tables for a version (executemany, one statement per table)."""
+    for table, rows in rule_rows(version_id, rules):
+        conn.execute(insert(table), rows)
 
 
 def _to_row(item: Any) -> dict[str, Any]:
-    values = {k: ",".join(v) if isinstance(v, tuple) else v for k, v in asdict(item).items()}
-    if isinstance(values.get("klass"), ItbxClass):
-        values["klass"] = values["klass"].value
-    return values
+    return {k: ",".join(v) if isinstance(v, list) else v for k, v in plain(item).items()}
 
 
 def _read_rules(conn: Connection, version_id: int) -> RuleSet:
@@ -422,6 +427,12 @@ def _version(row: Row[Any]) -> PlanVersion:
         zone_count=row.zone_count,
         report=QualityReport.from_dict(report),
     )
+
+
+def _cause(exc: Exception) -> str:
+    """The kind of database failure, never its message (which may quote data or SQL)."""
+    orig = getattr(exc, "orig", None) or exc
+    return orig.__class__.__name__
 
 
 def _as_date(value: date | datetime | str | None) -> date | None:

@@ -8,23 +8,27 @@ leaves nothing behind.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import psycopg
 import shapely
 from sqlalchemy import Connection, Index, create_engine, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from layers import schema
 from layers.errors import StoreError
 from layers.model import OVERLAY_COLUMNS, ZONE_COLUMNS, PlanData, VersionStatus
-from layers.store import PlanStore, write_rules
+from layers.store import PlanStore, rule_rows
 
 
 class PostgisStore(PlanStore):
     """A plan store in a PostgreSQL database with PostGIS (URL ``postgresql+psycopg://...``)."""
+
+    db_errors = (DBAPIError, psycopg.Error)
 
     def __init__(self, url: str, *, migrate: bool = True) -> None:
         self.url = url
@@ -39,11 +43,13 @@ class PostgisStore(PlanStore):
     def _write_version(self, row: dict[str, Any], data: PlanData) -> int:
         with self.engine.begin() as conn:
             version_id = self._insert_version_row(conn, row, VersionStatus.DRAFT.value)
-            _write_layer(conn, schema.zones_table_name(version_id), data.zones, ZONE_COLUMNS)
-            _write_layer(
+            write_layer(conn, schema.zones_table_name(version_id), data.zones, ZONE_COLUMNS)
+            write_layer(
                 conn, schema.overlays_table_name(version_id), data.overlays, OVERLAY_COLUMNS
             )
-            write_rules(conn, version_id, data.rules)
+            for table, rows in rule_rows(version_id, data.rules):
+                names = list(rows[0])
+                _copy(conn, table.name, names, ([row[n] for n in names] for row in rows))
         return version_id
 
     def _read_layer(self, table: str, crs_epsg: int, kind: str) -> gpd.GeoDataFrame:
@@ -62,7 +68,16 @@ class PostgisStore(PlanStore):
         return gpd.GeoDataFrame(frame, geometry=geoms, crs=crs_epsg)
 
 
-def _write_layer(
+def _copy(conn: Connection, table: str, columns: list[str], rows: Iterable[Sequence[Any]]) -> None:
+    """COPY rows into a table on the transaction's own connection (psycopg escapes the text)."""
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    names = ", ".join(f'"{c}"' for c in columns)
+    with cursor.copy(f'COPY "{table}" ({names}) FROM STDIN') as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+def write_layer(
     conn: Connection, name: str, frame: gpd.GeoDataFrame, columns: tuple[str, ...]
 ) -> None:
     """Create the layer table, COPY the rows in, then build the GiST index and statistics."""
@@ -73,10 +88,7 @@ def _write_layer(
         shapely.set_srid(frame.geometry.values, srid), hex=True, include_srid=True
     )
     values = frame[list(columns)].astype(object).where(frame[list(columns)].notna(), None)
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    names = ", ".join(f'"{c}"' for c in (*columns, "geom"))
-    with cursor.copy(f'COPY "{name}" ({names}) FROM STDIN') as copy:
-        for record, geom in zip(values.itertuples(index=False), ewkb, strict=True):
-            copy.write_row((*record, geom))
+    records = zip(values.itertuples(index=False), ewkb, strict=True)
+    _copy(conn, name, [*columns, "geom"], ((*record, geom) for record, geom in records))
     Index(f"{name}_geom_idx", table.c.geom, postgresql_using="gist").create(conn)
     conn.execute(text(f'ANALYZE "{name}"'))
