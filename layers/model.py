@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
-from functools import cache, cached_property
+from functools import cached_property
 from typing import Any
 
 import geopandas as gpd
@@ -265,13 +265,14 @@ class RuleSet:
         return self.digest
 
     def merge(self, other: RuleSet) -> RuleSet:
-        """This rule set with ``other``'s tables added (importers fill one table each)."""
+        """This rule set with ``other``'s tables added (importers fill one table each). A KBLI
+        link that both name (the matrix's own KBLI column and a crosswalk table) is kept once."""
         return RuleSet(
             subzones={**self.subzones, **other.subzones},
             activities=self.activities + other.activities,
             cells=self.cells + other.cells,
             legend=self.legend + other.legend,
-            crosswalk=self.crosswalk + other.crosswalk,
+            crosswalk=tuple(dict.fromkeys(self.crosswalk + other.crosswalk)),
             intensity=self.intensity + other.intensity,
             provisions=self.provisions + other.provisions,
             sources=self.sources + other.sources,
@@ -293,7 +294,7 @@ def plain(item: Any) -> dict[str, Any]:
     """A rule dataclass as a flat dict (tuples as lists, enums as their values); much faster than
     ``dataclasses.asdict``, which deep-copies, on the tens of thousands of cells of an ITBX."""
     out: dict[str, Any] = {}
-    for name in _field_names(type(item)):
+    for name in item.__dataclass_fields__:
         value = getattr(item, name)
         if isinstance(value, tuple):
             value = list(value)
@@ -301,11 +302,6 @@ def plain(item: Any) -> dict[str, Any]:
             value = value.value
         out[name] = value
     return out
-
-
-@cache
-def _field_names(cls: type) -> tuple[str, ...]:
-    return tuple(f.name for f in fields(cls))
 
 
 def sha256_json(data: Any) -> str:

@@ -61,7 +61,7 @@ def check_rules_coverage(zones: gpd.GeoDataFrame, rules: RuleSet, *, source: str
     counts, areas = on_map.size(), on_map.sum()
     itbx = {cell.subzone_code for cell in rules.cells}
     intensity = {rule.subzone_code for rule in rules.intensity}
-    issues = []
+    issues = _crosswalk_issues(rules, source)
     for code in sorted(counts.index):
         missing = [
             name for name, known in (("ITBX", itbx), ("intensity", intensity)) if code not in known
@@ -71,7 +71,7 @@ def check_rules_coverage(zones: gpd.GeoDataFrame, rules: RuleSet, *, source: str
                 Issue(
                     Severity.WARNING,
                     "rules-missing",
-                    f"sub-zone {code} ({counts[code]} zones) has no {' and no '.join(missing)} "
+                    f"sub-zone {code} ({_zones(counts[code])}) has no {' and no '.join(missing)} "
                     "rules; checks there will need review",
                     source=source,
                     area_m2=float(areas[code]),
@@ -90,6 +90,29 @@ def check_rules_coverage(zones: gpd.GeoDataFrame, rules: RuleSet, *, source: str
             )
         )
     return issues
+
+
+def _zones(n: int) -> str:
+    return f"{n} zone" if n == 1 else f"{n} zones"
+
+
+def _crosswalk_issues(rules: RuleSet, source: str) -> list[Issue]:
+    """KBLI links to kegiatan the matrix lacks: a permit with that KBLI would find no row."""
+    known = {a.id for a in rules.activities}
+    dangling = sorted({e.activity_id for e in rules.crosswalk} - known) if known else []
+    if not dangling:
+        return []
+    kbli = sorted({e.kbli for e in rules.crosswalk if e.activity_id in dangling})
+    return [
+        Issue(
+            Severity.WARNING,
+            "crosswalk-unknown-activity",
+            f"the KBLI crosswalk links {', '.join(kbli[:10])} to kegiatan the ITBX matrix does "
+            f"not have: {', '.join(dangling[:10])}",
+            source=source,
+            details={"activity_ids": dangling, "kbli": kbli},
+        )
+    ]
 
 
 #: The code-conflict checks: issue code -> (key column, value column, wording).

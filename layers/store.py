@@ -254,7 +254,8 @@ class PlanStore(ABC):
                 .with_for_update()
             ).first()
             if current is not None:
-                if current.valid_from is not None and _as_date(current.valid_from) >= start:
+                current_from = _as_date(current.valid_from)
+                if current_from is not None and current_from >= start:
                     raise ActivationError(
                         f"version {current.id} is in force from {current.valid_from}; a new "
                         f"version must start after it, not on {start.isoformat()}"

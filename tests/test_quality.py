@@ -1,6 +1,5 @@
 """Plan quality checks on constructed zones with known areas, and on Jagoi Babang's plan."""
 
-
 import numpy as np
 import pytest
 import shapely

@@ -1,0 +1,151 @@
+"""Importing a plan: its zoning layer, overlays and rule tables become a draft version with a
+quality report.
+
+Reading refuses input it cannot use (``PlanInputError`` naming the file, row or feature) before
+anything is written; what it can use but finds wrong goes into the report, whose errors block
+activation and whose warnings do not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from gis.crs import reproject
+from layers.errors import PlanInputError
+from layers.model import OVERLAY_COLUMNS, PlanData, PlanVersion, Region, RuleSet, empty_overlays
+from layers.quality import check_rules_coverage, check_zones
+from layers.report import QualityReport
+from layers.rules import NameIndex, read_crosswalk, read_intensity, read_itbx, read_provisions
+from layers.store import PlanStore
+from layers.zoning import read_overlay, read_zoning
+
+
+@dataclass(frozen=True)
+class OverlaySource:
+    """An overlay layer file: its provision kind and which columns name, class and cap it."""
+
+    kind: str
+    path: Path
+    layer: str | None = None
+    name_column: str | None = None
+    klass_column: str | None = None
+    ceiling_column: str | None = None
+
+
+@dataclass(frozen=True)
+class PlanSources:
+    """The files of one plan import. Only the zoning layer is required; a plan without rule
+    tables imports, and its report says which sub-zones have no rules."""
+
+    zoning: Path
+    layer: str | None = None
+    mapping: Mapping[str, str] | None = None
+    crs_epsg: int | None = None
+    allow_z: bool = False
+    itbx: Path | None = None
+    itbx_sheet: str | None = None
+    legend: Path | None = None
+    intensity: Path | None = None
+    crosswalk: Path | None = None
+    provisions: Path | None = None
+    overlays: tuple[OverlaySource, ...] = field(default_factory=tuple)
+
+
+def read_plan(sources: PlanSources, region: Region | None = None) -> PlanData:
+    """Read and check every file of a plan; nothing is stored."""
+    zoning = read_zoning(
+        sources.zoning,
+        layer=sources.layer,
+        mapping=sources.mapping,
+        crs_epsg=sources.crs_epsg,
+        allow_z=sources.allow_z,
+    )
+    report = QualityReport(list(zoning.report.issues))
+    if region is not None:
+        _check_region(zoning.zones, region, zoning.source, zoning.id_column)
+    overlays = [empty_overlays(zoning.crs_epsg)]
+    for src in sources.overlays:
+        frame, found = read_overlay(
+            src.path,
+            src.kind,
+            layer=src.layer,
+            crs_epsg=zoning.crs_epsg,
+            name_column=src.name_column,
+            klass_column=src.klass_column,
+            ceiling_column=src.ceiling_column,
+        )
+        overlays.append(frame)
+        report.extend(found.issues)
+    rules = read_rules(sources, zoning.zones, report)
+    report.extend(check_zones(zoning.zones, source=zoning.source, id_column=zoning.id_column))
+    if rules != RuleSet():
+        report.extend(check_rules_coverage(zoning.zones, rules, source=zoning.source))
+    return PlanData(
+        zones=zoning.zones,
+        overlays=_concat_overlays(overlays, zoning.crs_epsg),
+        rules=rules,
+        crs_epsg=zoning.crs_epsg,
+        report=report,
+    )
+
+
+def read_rules(sources: PlanSources, zones: gpd.GeoDataFrame, report: QualityReport) -> RuleSet:
+    """The rule tables named in ``sources``. Names in them resolve to the codes that the ITBX
+    header and the zoning layer use; rows a reader can skip become warnings in ``report``."""
+    rules = RuleSet()
+    if sources.itbx is not None:
+        rules = read_itbx(
+            sources.itbx, sheet=sources.itbx_sheet, legend=sources.legend, report=report
+        )
+    names = NameIndex.from_subzones(rules.subzones).extended(
+        zip(zones["subzone_name"], zones["subzone_code"], strict=True)
+    )
+    if sources.intensity is not None:
+        rules = rules.merge(read_intensity(sources.intensity, names=names, report=report))
+    if sources.crosswalk is not None:
+        rules = rules.merge(read_crosswalk(sources.crosswalk, report=report))
+    if sources.provisions is not None:
+        rules = rules.merge(read_provisions(sources.provisions, names=names, report=report))
+    return rules
+
+
+def import_plan(store: PlanStore, plan_id: int, sources: PlanSources, label: str) -> PlanVersion:
+    """Read a plan's files and store them as a draft version of ``plan_id``."""
+    plan = store.plan(plan_id)
+    data = read_plan(sources, store.region(plan.region_code))
+    return store.add_version(plan_id, data, label)
+
+
+def _check_region(zones: gpd.GeoDataFrame, region: Region, source: str, id_column: str) -> None:
+    """Refuse a plan whose zones lie outside its region's extent (wrong file or wrong CRS)."""
+    if region.bbox is None or zones.empty:
+        return
+    points = reproject(
+        np.asarray(shapely.point_on_surface(zones.geometry.array), dtype=object),
+        int(zones.crs.to_epsg()),
+        4326,
+    )
+    lon, lat = shapely.get_x(points), shapely.get_y(points)
+    min_lon, min_lat, max_lon, max_lat = region.bbox
+    outside = ~((lon >= min_lon) & (lon <= max_lon) & (lat >= min_lat) & (lat <= max_lat))
+    if outside.any():
+        named = ", ".join(f"{id_column} {z}" for z in zones["zone_id"][outside].head(5))
+        raise PlanInputError(
+            f"{source}: {int(outside.sum())} of {len(zones)} zones lie outside region "
+            f"{region.code} {region.name} (lon {min_lon}..{max_lon}, lat {min_lat}..{max_lat}), "
+            f"e.g. {named} at {lon[outside][0]:.5f}, {lat[outside][0]:.5f}"
+        )
+
+
+def _concat_overlays(frames: list[gpd.GeoDataFrame], crs_epsg: int) -> gpd.GeoDataFrame:
+    combined = pd.concat(frames, ignore_index=True)
+    return gpd.GeoDataFrame(
+        combined[list(OVERLAY_COLUMNS)], geometry=combined.geometry.values, crs=crs_epsg
+    )
