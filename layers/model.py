@@ -207,7 +207,8 @@ class SpecialProvision:
 @dataclass(frozen=True)
 class RuleSet:
     """The zoning regulation of a plan version. ``subzones`` maps each sub-zone code the rules know
-    to its name; ``sources`` names the files the rules came from."""
+    to its name; ``sources`` names the files the rules came from; ``settings`` holds the plan's
+    choices for the engine (``split_policy``: ``strictest``, ``dominant`` or ``per_piece``)."""
 
     subzones: dict[str, str] = field(default_factory=dict)
     activities: tuple[Activity, ...] = ()
@@ -217,6 +218,7 @@ class RuleSet:
     intensity: tuple[IntensityRule, ...] = ()
     provisions: tuple[SpecialProvision, ...] = ()
     sources: tuple[str, ...] = ()
+    settings: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data (dicts, lists, text, numbers), as JSON and the hash see it."""
@@ -234,6 +236,7 @@ class RuleSet:
                 )
             },
             "sources": list(self.sources),
+            "settings": dict(sorted(self.settings.items())),
         }
 
     @classmethod
@@ -254,6 +257,7 @@ class RuleSet:
             intensity=tuple(IntensityRule(**r) for r in data.get("intensity", ())),
             provisions=tuple(SpecialProvision(**p) for p in data.get("provisions", ())),
             sources=tuple(data.get("sources", ())),
+            settings=dict(data.get("settings", {})),
         )
 
     @cached_property
@@ -276,6 +280,7 @@ class RuleSet:
             intensity=self.intensity + other.intensity,
             provisions=self.provisions + other.provisions,
             sources=self.sources + other.sources,
+            settings={**self.settings, **other.settings},
         )
 
 

@@ -98,6 +98,15 @@ rule_source = Table(
     Column("name", Text, nullable=False),
 )
 
+rule_setting = Table(
+    "rule_setting",
+    metadata,
+    *_rule_keys(),
+    Column("key", Text, nullable=False),
+    Column("value", Text, nullable=False),
+    UniqueConstraint("version_id", "key"),
+)
+
 rule_subzone = Table(
     "rule_subzone",
     metadata,

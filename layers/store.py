@@ -337,6 +337,7 @@ def rule_rows(version_id: int, rules: RuleSet) -> list[tuple[Table, list[dict[st
     tables: list[tuple[Table, list[dict[str, Any]]]] = [
         (schema.rule_subzone, [{"code": c, "name": n} for c, n in rules.subzones.items()]),
         (schema.rule_source, [{"name": s} for s in rules.sources]),
+        (schema.rule_setting, [{"key": k, "value": v} for k, v in rules.settings.items()]),
     ]
     for attr, table, _cls in _RULE_TABLES:
         tables.append((table, [_to_row(item) for item in getattr(rules, attr)]))
@@ -373,6 +374,7 @@ def _read_rules(conn: Connection, version_id: int) -> RuleSet:
     return RuleSet(
         subzones={r["code"]: r["name"] for r in rows(schema.rule_subzone, ["code", "name"])},
         sources=tuple(r["name"] for r in rows(schema.rule_source, ["name"])),
+        settings={r["key"]: r["value"] for r in rows(schema.rule_setting, ["key", "value"])},
         **parts,
     )
 
@@ -457,6 +459,7 @@ def delete_version_rows(conn: Connection, version_id: int) -> None:
     """Remove a version's catalogue and rule rows (used when an import is undone)."""
     for table in (
         schema.rule_source,
+        schema.rule_setting,
         schema.rule_subzone,
         *(t for _a, t, _c in _RULE_TABLES),
     ):

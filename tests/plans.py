@@ -118,4 +118,5 @@ def small_rules() -> RuleSet:
         intensity=intensity,
         provisions=provisions,
         sources=("tests/plans.py",),
+        settings={"split_policy": "strictest"},
     )

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 01:05:29.085353
+Create Date: 2026-11-23 01:21:42.381051
 """
 
 from collections.abc import Sequence
@@ -169,6 +169,16 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("version_id", "seq"),
     )
     op.create_table(
+        "rule_setting",
+        sa.Column("version_id", sa.Integer(), nullable=False),
+        sa.Column("seq", sa.Integer(), nullable=False),
+        sa.Column("key", sa.Text(), nullable=False),
+        sa.Column("value", sa.Text(), nullable=False),
+        sa.ForeignKeyConstraint(["version_id"], ["plan_version.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("version_id", "seq"),
+        sa.UniqueConstraint("version_id", "key"),
+    )
+    op.create_table(
         "rule_source",
         sa.Column("version_id", sa.Integer(), nullable=False),
         sa.Column("seq", sa.Integer(), nullable=False),
@@ -191,6 +201,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("rule_subzone")
     op.drop_table("rule_source")
+    op.drop_table("rule_setting")
     op.drop_table("rule_provision")
     op.drop_table("rule_legend")
     op.drop_table("rule_intensity")
