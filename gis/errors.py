@@ -24,3 +24,10 @@ class CRSError(SimtaruError):
 
     code = "invalid-crs"
     title = "Invalid coordinate reference system"
+
+
+class GeometryTooLargeError(GeometryError):
+    """A geometry with more vertices or parts than the service accepts (HTTP 413 or 422)."""
+
+    code = "geometry-too-large"
+    title = "Geometry too large"

@@ -61,6 +61,18 @@ LONLAT_SQUARE = shapely.box(109.90, 1.30, 109.91, 1.31)
 SWAPPED_SQUARE = shapely.box(1.30, 109.90, 1.31, 109.91)
 #: A 100 m square with Z coordinates (elevations 10 m).
 SQUARE_Z = shapely.Polygon([(*at(x, y), 10.0) for x, y in ((0, 0), (100, 0), (100, 100), (0, 100))])
+#: A ring through ``at(50, 50)`` twice: two triangles touching at a vertex (invalid: ring
+#: self-intersection); repaired, 5,000 m2.
+FIGURE_EIGHT = shapely.Polygon(
+    [at(0, 0), at(50, 50), at(100, 0), at(100, 100), at(50, 50), at(0, 100)]
+)
+FIGURE_EIGHT_TOUCH = at(50, 50)
+#: Lon/lat near Bontang (UTM zone 50N): valid in degrees, but the notch at (117.51, 0.13 + 1e-9)
+#: dips 0.1 mm short of the bottom edge, and the parallel the edge follows bows about 0.2 mm
+#: south of its chord in metres: the ring crosses itself once projected.
+NEAR_TOUCH_LONLAT = shapely.Polygon(
+    [(117.50, 0.13), (117.52, 0.13), (117.52, 0.14), (117.51, 0.13 + 1e-9), (117.50, 0.14)]
+)
 
 
 def zones_frame(
