@@ -14,32 +14,21 @@ Each figure is the best of ``--repeat`` runs, each into a fresh table.
 from __future__ import annotations
 
 import argparse
-import os
 import tempfile
-import time
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 
 import geopandas as gpd
 import pyogrio
-from sqlalchemy import create_engine, make_url
+from sqlalchemy import create_engine
 
+from bench.common import add_server_option, best_of, scratch_database
 from bench.synthetic import grid_zones
 from layers.importer import OverlaySource, PlanSources, read_plan
 from layers.model import ZONE_COLUMNS, Region
 from layers.store_postgis import PostgisStore, write_layer
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-
-
-def best_of(repeat: int, run: Callable[[], object]) -> float:
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - started)
-    return min(times)
 
 
 def to_postgis(zones: gpd.GeoDataFrame, url: str, *, index: bool) -> None:
@@ -91,23 +80,13 @@ def generated_sources(n_zones: int, folder: Path) -> PlanSources:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--server",
-        default=os.environ.get(
-            "SIMTARU_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-        ),
-    )
+    add_server_option(parser)
     parser.add_argument("--zones", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
 
-    server = make_url(args.server)
-    name = f"simtaru_bench_{uuid.uuid4().hex[:6]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    url = server.set(database=name).render_as_string(hide_password=False)
-    try:
+    with scratch_database(args.server) as database:
+        url = database.render_as_string(hide_password=False)
         store = PostgisStore(url)
         store.ensure_region(Region("0000", "Benchmark"))
         if SHARED.is_dir():
@@ -136,10 +115,6 @@ def main() -> None:
                 args.repeat,
             )
         store.close()
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
 
 
 if __name__ == "__main__":

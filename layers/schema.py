@@ -8,7 +8,6 @@ tipg or GDAL open each version as a layer.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from geoalchemy2 import Geometry
@@ -225,6 +224,7 @@ def layer_table(name: str, srid: int, columns: tuple[str, ...]) -> Table:
     )
 
 
-def is_layer_table(name: str | None) -> bool:
-    """Per-version layer tables are made by the store, not by migrations."""
-    return bool(name) and re.fullmatch(r"(zones|overlays)_v\d+(_geom_idx)?", str(name)) is not None
+def owned(name: str | None, type_: str, _parent: object) -> bool:
+    """Alembic's filter: the plan store's migrations look only at tables they declare, never at
+    per-version layers, GeoPackage metadata or other components' tables (the decision log)."""
+    return type_ != "table" or name in metadata.tables

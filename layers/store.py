@@ -59,11 +59,7 @@ class PlanStore(ABC):
 
     def migrate(self) -> None:
         """Bring the schema to the newest Alembic revision (a no-op when it is there)."""
-        config = Config(str(MIGRATIONS / "alembic.ini"))
-        config.set_main_option("script_location", str(MIGRATIONS))
-        with self.engine.begin() as conn:
-            config.attributes["connection"] = conn
-            command.upgrade(config, "head")
+        upgrade(self.engine, MIGRATIONS)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -316,6 +312,16 @@ class PlanStore(ABC):
                 .returning(schema.plan_version.c.id)
             ).scalar_one()
         )
+
+
+def upgrade(engine: Engine, migrations: Path) -> None:
+    """Run an Alembic environment (``migrations`` holds its alembic.ini) to its head on the
+    engine's database, in one transaction."""
+    config = Config(str(migrations / "alembic.ini"))
+    config.set_main_option("script_location", str(migrations))
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "head")
 
 
 # -- rules as rows ---------------------------------------------------------------------------

@@ -79,10 +79,14 @@ def grid_plan(size: int = 3, cell_m: float = 100.0, crs_epsg: int = 32650) -> Pl
 def small_rules() -> RuleSet:
     """Two activities over the three sub-zones, with legend, crosswalk, intensity, provisions."""
     activities = (
+        Activity(id="68111", name="Rumah tinggal", group="Perumahan", kbli=("68111",)),
         Activity(id="47111", name="Minimarket", group="Perdagangan", kbli=("47111",)),
         Activity(id="52101", name="Pergudangan", group="Pergudangan", kbli=("52101",)),
     )
     cells = (
+        ItbxCell("68111", "R-3", ("I",), "I"),
+        ItbxCell("68111", "K-1", ("T3",), "T3"),
+        ItbxCell("68111", "RTH-2", ("X",), "X"),
         ItbxCell("47111", "R-3", ("T1", "B2"), "T1, B2"),
         ItbxCell("47111", "K-1", ("I",), "I"),
         ItbxCell("47111", "RTH-2", ("X",), "X"),
@@ -92,7 +96,8 @@ def small_rules() -> RuleSet:
     )
     legend = (
         LegendEntry("I", ItbxClass.I, "Diizinkan"),
-        LegendEntry("T1", ItbxClass.T, "Terbatas: intensitas 20 %"),
+        LegendEntry("T1", ItbxClass.T, "Terbatas: intensitas 20 %", intensity_pct=20.0),
+        LegendEntry("T3", ItbxClass.T, "Terbatas: jarak minimal 100 meter", min_distance_m=100.0),
         LegendEntry("B1", ItbxClass.B, "Bersyarat: persetujuan warga"),
         LegendEntry("B2", ItbxClass.B, "Bersyarat: parkir dan RTH"),
         LegendEntry("X", ItbxClass.X, "Tidak diizinkan"),
@@ -114,7 +119,11 @@ def small_rules() -> RuleSet:
         activities=activities,
         cells=cells,
         legend=legend,
-        crosswalk=(CrosswalkEntry("47111", "47111"), CrosswalkEntry("52101", "52101")),
+        crosswalk=(
+            CrosswalkEntry("68111", "68111"),
+            CrosswalkEntry("47111", "47111"),
+            CrosswalkEntry("52101", "52101"),
+        ),
         intensity=intensity,
         provisions=provisions,
         sources=("tests/plans.py",),

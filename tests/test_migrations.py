@@ -8,7 +8,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect
 from sqlalchemy.engine import make_url
 
-from layers.schema import is_layer_table, metadata
+from layers.schema import metadata, owned
 from layers.store import MIGRATIONS
 from layers.store_gpkg import GeoPackageStore
 from layers.store_postgis import PostgisStore
@@ -18,12 +18,7 @@ def differences(engine) -> list:
     with engine.connect() as conn:
         context = MigrationContext.configure(
             conn,
-            opts={
-                "include_name": lambda name, _type, _parent: (
-                    not is_layer_table(name)
-                    and not str(name).startswith(("gpkg_", "rtree_", "spatial_ref_sys"))
-                )
-            },
+            opts={"include_name": owned},
         )
         return compare_metadata(context, metadata)
 

@@ -2,17 +2,14 @@
 
 from alembic import context
 
-from layers.schema import is_layer_table, metadata
+from layers.schema import metadata, owned
 
 connection = context.config.attributes["connection"]
 context.configure(
     connection=connection,
     target_metadata=metadata,
     render_as_batch=connection.dialect.name == "sqlite",
-    include_name=lambda name, _type, _parent: (
-        not is_layer_table(name)
-        and not str(name).startswith(("gpkg_", "rtree_", "spatial_ref_sys"))
-    ),
+    include_name=owned,
 )
 with context.begin_transaction():
     context.run_migrations()

@@ -1,0 +1,48 @@
+"""What every benchmark needs: a scratch PostGIS database, timing, the server option."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import URL, create_engine, make_url
+
+DEFAULT_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+
+
+def add_server_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--server",
+        default=os.environ.get("SIMTARU_TEST_DATABASE_URL", DEFAULT_SERVER),
+        help="a PostgreSQL server with PostGIS where a scratch database may be made",
+    )
+
+
+@contextmanager
+def scratch_database(server: str) -> Iterator[URL]:
+    """A fresh database on ``server`` for one benchmark run, dropped afterwards."""
+    url = make_url(server)
+    name = f"simtaru_bench_{uuid.uuid4().hex[:6]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield url.set(database=name)
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+def best_of(repeat: int, run: Callable[[], object]) -> float:
+    """The shortest of ``repeat`` runs (s): the figure least disturbed by the machine."""
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - started)
+    return min(times)

@@ -1,0 +1,171 @@
+"""The engine against its baselines, measured in one run.
+
+    python -m bench.engine [--server postgresql+psycopg://user@host/postgres] [--parcels 20000]
+
+For the Jagoi Babang plan (its 2,784 land parcels, when ../shared/data is there) and generated
+plans of 10,000 and 100,000 zones (random lots of 200-2,000 m2):
+- single: p50/p99 of a full decision in process (``Engine.check``, lon/lat GeoJSON-like input)
+  beside the PostGIS location query alone (a prepared statement over a socket) for the same
+  parcels;
+- bulk: parcels per second of ``check_many`` beside geopandas ``overlay`` (+ area) and a PostGIS
+  join (parallel workers on), and the GEOS floor: shapely ``intersection`` + ``area`` on exactly
+  the (parcel, zone) pairs that intersect;
+- the engine's build time and the memory it takes.
+The last line: ``engine: single p50 Nx postgis, bulk Nx overlay, Nx floor`` (each N how many
+times faster the engine is; for the generated 100,000-zone plan).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import psycopg
+import shapely
+
+from bench.areas import random_lots
+from bench.common import add_server_option, best_of, scratch_database
+from bench.synthetic import grid_plan
+from gis.crs import transformer
+from layers.model import PlanData, Region, RuleSet, empty_overlays
+from layers.store_postgis import PostgisStore
+from layers.zoning import read_zoning
+from permits.application import Application
+from permits.batch import check_many
+from permits.engine import Engine, plan_ref
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+def rss_mb() -> float:
+    with Path("/proc/self/statm").open() as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def percentiles(samples: list[float]) -> tuple[float, float]:
+    values = np.array(samples) * 1e6
+    return float(np.percentile(values, 50)), float(np.percentile(values, 99))
+
+
+def single_engine(engine: Engine, lonlat: np.ndarray) -> tuple[float, float]:
+    apps = [Application(g, "47111") for g in lonlat]
+    for app in apps[:200]:
+        engine.check(app)
+    samples = []
+    for app in apps:
+        started = time.perf_counter()
+        engine.check(app)
+        samples.append(time.perf_counter() - started)
+    return percentiles(samples)
+
+
+def single_postgis(dsn: str, table: str, srid: int, metric: np.ndarray) -> tuple[float, float]:
+    """The location query alone: zones and intersection areas for one parcel, server-side
+    prepared, over the socket, as a service that asked PostGIS would."""
+    query = (
+        f'SELECT zone_id, ST_Area(ST_Intersection(geom, p)) FROM "{table}", '
+        f"(SELECT ST_GeomFromWKB(%s, {srid}) AS p) q WHERE ST_Intersects(geom, p)"
+    )
+    wkbs = shapely.to_wkb(metric)
+    samples = []
+    with psycopg.connect(dsn) as conn:
+        for wkb in wkbs[:200]:
+            conn.execute(query, (wkb,), prepare=True).fetchall()
+        for wkb in wkbs:
+            started = time.perf_counter()
+            conn.execute(query, (wkb,), prepare=True).fetchall()
+            samples.append(time.perf_counter() - started)
+    return percentiles(samples)
+
+
+def postgis_join(dsn: str, zones_table: str, srid: int, metric: np.ndarray) -> float:
+    with psycopg.connect(dsn) as conn:
+        conn.execute(f"CREATE TEMP TABLE lots (id int, geom geometry(Geometry, {srid}))")
+        ewkb = shapely.to_wkb(shapely.set_srid(metric, srid), hex=True, include_srid=True)
+        with conn.cursor().copy("COPY lots (id, geom) FROM STDIN") as copy:
+            for i, hexwkb in enumerate(ewkb):
+                copy.write_row((i, hexwkb))
+        conn.execute("CREATE INDEX ON lots USING gist (geom)")
+        conn.execute("ANALYZE lots")
+        conn.execute("SET max_parallel_workers_per_gather = 2")
+        query = (
+            f"SELECT l.id, z.zone_id, ST_Area(ST_Intersection(l.geom, z.geom)) FROM lots l "
+            f'JOIN "{zones_table}" z ON ST_Intersects(l.geom, z.geom)'
+        )
+        return best_of(2, lambda: conn.execute(query).fetchall())
+
+
+def measure(label: str, data: PlanData, metric: np.ndarray, server: str) -> dict[str, float]:
+    srid = data.crs_epsg
+    to_lonlat = transformer(srid, 4326)
+    lonlat = shapely.transform(metric, lambda xy: np.column_stack(to_lonlat.transform(*xy.T)))
+    with scratch_database(server) as db_url:
+        store = PostgisStore(db_url.render_as_string(hide_password=False))
+        store.ensure_region(Region("0000", "Benchmark"))
+        plan = store.create_plan("0000", label, "benchmark")
+        version = store.add_version(plan.id, data, "bench")
+        before = rss_mb()
+        started = time.perf_counter()
+        engine = Engine.build(data, plan_ref(store, version))
+        build_s, build_mb = time.perf_counter() - started, rss_mb() - before
+        dsn = db_url.set(drivername="postgresql").render_as_string(hide_password=False)
+        table = f"zones_v{version.id}"
+        sample = lonlat[: min(len(lonlat), 5_000)]
+        e50, e99 = single_engine(engine, sample)
+        p50, p99 = single_postgis(dsn, table, srid, metric[: len(sample)])
+
+        frame = gpd.GeoDataFrame({"activity": ["47111"] * len(lonlat)}, geometry=lonlat, crs=4326)
+        bulk_s = best_of(2, lambda: check_many(frame, engine))
+        tree = shapely.STRtree(np.asarray(data.zones.geometry.array))
+        parcel_idx, zone_idx = tree.query(metric, predicate="intersects")
+        zones = np.asarray(data.zones.geometry.array)
+        floor_s = best_of(
+            2, lambda: shapely.area(shapely.intersection(metric[parcel_idx], zones[zone_idx]))
+        )
+        lots = gpd.GeoDataFrame({"lot": np.arange(len(metric))}, geometry=metric, crs=srid)
+        overlay_s = best_of(1, lambda: gpd.overlay(lots, data.zones[["zone_id", "geometry"]]).area)
+        join_s = postgis_join(dsn, table, srid, metric)
+        store.close()
+    n = len(metric)
+    print(f"{label}: {len(data.zones):,} zones, {n:,} parcels, {len(parcel_idx):,} pairs")
+    print(f"  build          {build_s:8.3f} s, {build_mb:,.0f} MB")
+    print(f"  single engine  p50 {e50:8.1f} us  p99 {e99:8.1f} us  (full decision)")
+    print(f"  single postgis p50 {p50:8.1f} us  p99 {p99:8.1f} us  (location query alone)")
+    print(f"  bulk engine    {n / bulk_s:10,.0f} parcels/s  ({bulk_s:.2f} s, full decisions)")
+    print(f"  geopandas      {n / overlay_s:10,.0f} parcels/s  (overlay + area)")
+    print(f"  postgis join   {n / join_s:10,.0f} parcels/s  (2 parallel workers)")
+    print(f"  GEOS floor     {n / floor_s:10,.0f} parcels/s  (intersection + area of the pairs)")
+    return {
+        "single": p50 / e50,
+        "overlay": overlay_s / bulk_s,
+        "floor": floor_s / bulk_s,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_server_option(parser)
+    parser.add_argument("--parcels", type=int, default=20_000)
+    args = parser.parse_args()
+    if SHARED.is_dir():
+        zoning = read_zoning(SHARED / "jagoibabang" / "KONSEPPOLARUANG_5.geojson")
+        hat = gpd.read_file(SHARED / "jagoibabang" / "HAT_3.geojson").to_crs(zoning.crs_epsg)
+        data = PlanData(zoning.zones, empty_overlays(zoning.crs_epsg), RuleSet(), zoning.crs_epsg)
+        measure("Jagoi Babang", data, np.asarray(hat.geometry.array), args.server)
+    ratios = {}
+    for n_zones in (10_000, 100_000):
+        data = grid_plan(n_zones)
+        lots = random_lots(args.parcels, tuple(data.zones.total_bounds))
+        ratios = measure(f"generated {n_zones:,} zones", data, lots, args.server)
+    print(
+        f"engine: single p50 {ratios['single']:.1f}x postgis, bulk {ratios['overlay']:.1f}x "
+        f"overlay, {ratios['floor']:.1f}x floor"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,104 @@
+"""Where a parcel lies among a plan's zones: the overlapping zones and the area in each.
+
+Zones are exploded into their parts before indexing (widely spaced multipart zones index badly),
+each part mapped back to its zone. "In a zone" is decided by overlapping area, never by a
+predicate alone, since predicates and overlay results disagree on shared boundaries.
+
+GEOS prepared geometries are not thread-safe (libgeos issue 825), so the index keeps no shared
+prepared state: each thread that asks gets its own prepared copy of the parts it touches.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+import shapely
+from numpy.typing import NDArray
+from shapely.geometry.base import BaseGeometry
+
+from gis.areas import intersection_areas
+
+#: Overlaps under a square millimetre (m2) are floating-point noise of two algorithms meeting on a
+#: shared edge (GEOS may leave 1e-14 m2 where the exact area is 0), not land in a zone.
+NOISE_M2 = 1e-6
+
+
+@dataclass(frozen=True)
+class Overlap:
+    """The zones one parcel overlaps: zone row numbers and the area (m2) in each, by zone."""
+
+    zones: NDArray[np.intp]
+    areas: NDArray[np.float64]
+
+
+class ZoneIndex:
+    """An STR tree over zone parts, with per-thread prepared copies for the covered fast path."""
+
+    def __init__(self, zones: NDArray[np.object_]) -> None:
+        parts, owner = shapely.get_parts(np.asarray(zones, dtype=object), return_index=True)
+        self._parts: NDArray[np.object_] = parts
+        self._owner: NDArray[np.intp] = owner.astype(np.intp)
+        self._tree = shapely.STRtree(parts)
+        self._local = threading.local()
+        self.size = len(zones)
+
+    def warm(self) -> None:
+        """Build the tree now rather than on the first query (queries must not build it)."""
+        self._tree.query(shapely.box(0, 0, 0, 0))
+
+    def overlap(self, parcel: BaseGeometry) -> Overlap:
+        """Zones the parcel overlaps by more than ``NOISE_M2``, in zone order.
+
+        Most parcels lie inside one zone: a prepared ``covers`` finds that without an overlay.
+        Otherwise each candidate part is first cut to the parcel's bounding box (cheap, linear),
+        so the exact intersection works on a few vertices of a large zone, not all of them.
+        """
+        candidates = self._tree.query(parcel)
+        if len(candidates) == 0:
+            return Overlap(np.empty(0, np.intp), np.empty(0, np.float64))
+        for part in candidates:
+            if self._covers(int(part), parcel):
+                return Overlap(self._owner[[part]], np.array([float(shapely.area(parcel))]))
+        near = shapely.clip_by_rect(self._parts[candidates], *parcel.bounds)
+        areas = shapely.area(shapely.intersection(parcel, near))
+        return _by_zone(self._owner[candidates], np.asarray(areas, dtype=np.float64))
+
+    def overlap_many(
+        self, parcels: NDArray[np.object_]
+    ) -> tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.float64]]:
+        """For many parcels at once: (parcel row, zone row, area m2) for every overlapping pair
+        above ``NOISE_M2``, sorted by parcel then zone."""
+        parcel_idx, part_idx = self._tree.query(parcels, predicate="intersects")
+        areas = intersection_areas(parcels, self._parts, parcel_idx, part_idx)
+        zone_idx = self._owner[part_idx]
+        keys = parcel_idx.astype(np.int64) * max(self.size, 1) + zone_idx
+        unique, inverse = np.unique(keys, return_inverse=True)
+        summed = np.bincount(inverse, weights=areas, minlength=len(unique))
+        keep = summed > NOISE_M2
+        unique, summed = unique[keep], summed[keep]
+        size = max(self.size, 1)
+        return (
+            (unique // size).astype(np.intp),
+            (unique % size).astype(np.intp),
+            summed.astype(np.float64),
+        )
+
+    def _covers(self, part: int, parcel: BaseGeometry) -> bool:
+        prepared: dict[int, BaseGeometry] | None = getattr(self._local, "prepared", None)
+        if prepared is None:
+            prepared = self._local.prepared = {}
+        geom = prepared.get(part)
+        if geom is None:
+            geom = shapely.from_wkb(shapely.to_wkb(self._parts[part]))
+            shapely.prepare(geom)
+            prepared[part] = geom
+        return bool(shapely.covers(geom, parcel))
+
+
+def _by_zone(owners: NDArray[np.intp], areas: NDArray[np.float64]) -> Overlap:
+    zones, inverse = np.unique(owners, return_inverse=True)
+    summed = np.bincount(inverse, weights=areas, minlength=len(zones))
+    keep = summed > NOISE_M2
+    return Overlap(zones[keep].astype(np.intp), summed[keep].astype(np.float64))

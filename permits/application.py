@@ -1,0 +1,133 @@
+"""A permit application as the engine reads it: the parcel, the activity, the planned building.
+
+Geometries arrive as shapely objects in the CRS named by ``crs`` (lon/lat, ``OGC:CRS84``, unless
+said otherwise); ``gis.parse`` turns GeoJSON, WKT or WKB into them. Figures are checked for sense
+here, before any plan is consulted, so that a wrong figure is named as such and never measured.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import dataclass, field, fields
+from datetime import date
+from typing import Any
+
+import shapely
+from shapely.geometry.base import BaseGeometry
+
+from gis.errors import SimtaruError
+
+#: The lowest storey a building may have (m): a height under floors x this cannot be right.
+MIN_STOREY_HEIGHT_M = 2.5
+
+#: Road classes the intensity tables know (GSB and height by the road the lot faces).
+ROAD_CLASSES = ("arteri", "kolektor", "lokal")
+
+
+class ApplicationError(SimtaruError):
+    """A figure or field of an application that cannot be right; ``field`` names it."""
+
+    code = "invalid-application"
+    title = "Invalid application"
+
+    def __init__(self, field_name: str, message: str) -> None:
+        super().__init__(f"{field_name}: {message}")
+        self.field = field_name
+
+
+@dataclass(frozen=True)
+class Building:
+    """The planned building. Areas in m2, heights in m; each may be unknown (None), and a check
+    that needs an unknown figure says it was not assessed rather than passing."""
+
+    footprint_m2: float | None = None
+    footprint: BaseGeometry | None = None
+    floor_area_m2: float | None = None
+    height_m: float | None = None
+    floors: int | None = None
+    green_area_m2: float | None = None
+    basement_m2: float | None = None
+    ground_elevation_m: float | None = None
+
+    def validate(self) -> None:
+        for name in ("footprint_m2", "floor_area_m2", "height_m", "green_area_m2", "basement_m2"):
+            value = getattr(self, name)
+            if value is not None and (not math.isfinite(value) or value < 0):
+                raise ApplicationError(f"building.{name}", f"must be a number >= 0, not {value}")
+        if self.floors is not None and self.floors < 0:
+            raise ApplicationError("building.floors", f"must be >= 0, not {self.floors}")
+        if self.ground_elevation_m is not None and not math.isfinite(self.ground_elevation_m):
+            raise ApplicationError("building.ground_elevation_m", "must be a finite number")
+        footprint, floor_area = self.footprint_m2, self.floor_area_m2
+        if footprint is not None and floor_area is not None and floor_area + 1e-9 < footprint:
+            raise ApplicationError(
+                "building.floor_area_m2",
+                f"total floor area {floor_area:g} m2 is smaller than the footprint "
+                f"{footprint:g} m2",
+            )
+        if self.floors and self.height_m is not None:
+            lowest = self.floors * MIN_STOREY_HEIGHT_M
+            if self.height_m + 1e-9 < lowest:
+                raise ApplicationError(
+                    "building.height_m",
+                    f"{self.height_m:g} m is too low for {self.floors} floors "
+                    f"(at least {lowest:g} m at {MIN_STOREY_HEIGHT_M:g} m a storey)",
+                )
+
+
+@dataclass(frozen=True)
+class Application:
+    """One application. ``activity`` is a KBLI code (5 digits) or a kegiatan of the plan (its
+    id or name); ``frontage`` is the road edge of the lot (a line in ``crs``) when known;
+    ``applied_on`` picks the plan version in force (today when empty)."""
+
+    parcel: BaseGeometry
+    activity: str
+    building: Building = field(default_factory=Building)
+    crs: str = "OGC:CRS84"
+    road_class: str | None = None
+    frontage: BaseGeometry | None = None
+    applied_on: date | None = None
+    application_id: str | None = None
+
+    def validate(self) -> None:
+        if not self.activity or not self.activity.strip():
+            raise ApplicationError("activity", "give a KBLI code or a kegiatan of the plan")
+        if self.road_class is not None and self.road_class not in ROAD_CLASSES:
+            raise ApplicationError(
+                "road_class", f"{self.road_class!r} is not one of {', '.join(ROAD_CLASSES)}"
+            )
+        self.building.validate()
+
+    def input_hash(self, *, parcel_wkb: str | None = None) -> str:
+        """SHA-256 of the application as given: the same input, the same hash. A batch passes
+        the parcel's WKB (hex, little-endian) it computed for all parcels at once."""
+        canonical = self._canonical()
+        if parcel_wkb is not None:
+            canonical["parcel"] = parcel_wkb
+        return hashlib.sha256(
+            json.dumps(canonical, sort_keys=True, separators=(",", ":")).encode()
+        ).hexdigest()
+
+    def _canonical(self) -> dict[str, Any]:
+        building = {
+            f.name: _canonical_value(getattr(self.building, f.name)) for f in fields(self.building)
+        }
+        return {
+            "parcel": _canonical_value(self.parcel),
+            "activity": self.activity,
+            "building": building,
+            "crs": self.crs,
+            "road_class": self.road_class,
+            "frontage": _canonical_value(self.frontage),
+            "applied_on": self.applied_on.isoformat() if self.applied_on else None,
+            "application_id": self.application_id,
+        }
+
+
+def _canonical_value(value: Any) -> Any:
+    if isinstance(value, BaseGeometry):
+        return shapely.to_wkb(value, hex=True, byte_order=1)
+    return value

@@ -1,0 +1,210 @@
+"""A plan version compiled for checking: rule tables as lookups, zones and overlays as arrays.
+
+Built once when a version is loaded; never changed afterwards, so any number of threads may read
+it at once.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+import shapely
+from numpy.typing import NDArray
+
+from gis.index import ZoneIndex
+from layers.model import (
+    Activity,
+    IntensityRule,
+    ItbxCell,
+    ItbxClass,
+    LegendEntry,
+    PlanData,
+    SpecialProvision,
+)
+from permits.decision import PlanRef
+
+#: Zone flag columns (ATR/BPN schema) -> the provision they flag.
+FLAG_PROVISIONS = MappingProxyType(
+    {
+        "KKOP_1": "KKOP",
+        "LP2B_2": "LP2B",
+        "KRB_03": "KRB",
+        "TOD_04": "TOD",
+        "TEB_05": "TEB",
+        "PUSLIT": "PUSLIT",
+        "CAGBUD": "CAGBUD",
+        "RESAIR": "RESAIR",
+        "KSMPDN": "SEMPADAN",
+        "HANKAM": "HANKAM",
+        "KKARST": "KKARST",
+        "PTBGMB": "PTBGMB",
+        "MGRSAT": "MGRSAT",
+        "RDBUMI": "RDBUMI",
+        "TPZ_00": "TPZ",
+    }
+)
+
+SPLIT_POLICIES = ("strictest", "dominant", "per_piece")
+_STRICTNESS = {ItbxClass.I: 0, ItbxClass.T: 1, ItbxClass.B: 2, ItbxClass.X: 3}
+_KBLI = re.compile(r"\d{5}")
+
+
+def norm(text: str | None) -> str:
+    """A comparison key for names and classes: case and spacing do not matter."""
+    return " ".join((text or "").casefold().split())
+
+
+def strictest(classes: list[ItbxClass]) -> ItbxClass:
+    return max(classes, key=_STRICTNESS.__getitem__)
+
+
+@dataclass(frozen=True)
+class Zones:
+    """The version's zones as arrays, row for row."""
+
+    zone_id: NDArray[np.object_]
+    subzone_code: NDArray[np.object_]
+    subzone_name: NDArray[np.object_]
+    zone_code: NDArray[np.object_]
+    block: NDArray[np.object_]
+    flags: tuple[dict[str, str], ...]
+
+
+@dataclass(frozen=True)
+class Overlays:
+    """The version's overlay polygons with an index; ``kind``/``klass``/``ceiling_m`` by row."""
+
+    geometry: NDArray[np.object_]
+    kind: NDArray[np.object_]
+    klass: NDArray[np.object_]
+    name: NDArray[np.object_]
+    ceiling_m: NDArray[np.float64]
+    index: shapely.STRtree
+
+
+@dataclass(frozen=True)
+class CompiledPlan:
+    """Everything a check reads, as lookups."""
+
+    ref: PlanRef
+    zones: Zones
+    index: ZoneIndex
+    overlays: Overlays
+    activities: dict[str, Activity]
+    by_name: dict[str, tuple[str, ...]]
+    by_kbli: dict[str, tuple[str, ...]]
+    cells: dict[tuple[str, str], ItbxCell]
+    legend: dict[str, LegendEntry]
+    itbx_subzones: frozenset[str]
+    intensity: dict[str, tuple[IntensityRule, ...]]
+    provisions: tuple[SpecialProvision, ...]
+    split_policy: str
+    sources: tuple[str, ...]
+
+    def resolve_activity(self, activity: str) -> tuple[str, ...]:
+        """The kegiatan ids an application's activity names: through the KBLI crosswalk for a
+        5-digit code, else by id, else by name. Empty when the plan does not know it."""
+        text = activity.strip()
+        if _KBLI.fullmatch(text):
+            return self.by_kbli.get(text, ())
+        if text in self.activities:
+            return (text,)
+        return self.by_name.get(norm(text), ())
+
+    def cell_class(self, cell: ItbxCell) -> ItbxClass:
+        """A cell's class: its strictest code (``T1,B1`` is B, bersyarat, with T's limits)."""
+        return strictest([self.code_class(code) for code in cell.codes])
+
+    def code_class(self, code: str) -> ItbxClass:
+        entry = self.legend.get(code)
+        return entry.klass if entry else ItbxClass(code[0])
+
+    def basis(self, table: str) -> str:
+        """The legal basis a finding cites: the plan, its regulation and the table used."""
+        return f"{self.ref.plan_name} ({self.ref.legal_basis}), {table}"
+
+
+def compile_plan(data: PlanData, ref: PlanRef) -> CompiledPlan:
+    """Compile a loaded version; the index is built and warmed before it is returned."""
+    rules = data.rules
+    by_kbli: dict[str, list[str]] = defaultdict(list)
+    for entry in rules.crosswalk:
+        by_kbli[entry.kbli].append(entry.activity_id)
+    for act in rules.activities:
+        for code in act.kbli:
+            by_kbli[code].append(act.id)
+    by_name: dict[str, list[str]] = defaultdict(list)
+    for act in rules.activities:
+        by_name[norm(act.name)].append(act.id)
+    intensity: dict[str, list[IntensityRule]] = defaultdict(list)
+    for rule in rules.intensity:
+        intensity[rule.subzone_code].append(rule)
+    policy = rules.settings.get("split_policy", "strictest")
+    if policy not in SPLIT_POLICIES:
+        policy = "strictest"
+    index = ZoneIndex(np.asarray(data.zones.geometry.array, dtype=object))
+    index.warm()
+    return CompiledPlan(
+        ref=ref,
+        zones=_zones(data),
+        index=index,
+        overlays=_overlays(data),
+        activities={a.id: a for a in rules.activities},
+        by_name={k: tuple(dict.fromkeys(v)) for k, v in by_name.items()},
+        by_kbli={k: tuple(dict.fromkeys(v)) for k, v in by_kbli.items()},
+        cells={(c.activity_id, c.subzone_code): c for c in rules.cells},
+        legend={e.code: e for e in rules.legend},
+        itbx_subzones=frozenset(c.subzone_code for c in rules.cells),
+        intensity={k: tuple(v) for k, v in intensity.items()},
+        provisions=rules.provisions,
+        split_policy=policy,
+        sources=rules.sources,
+    )
+
+
+def _zones(data: PlanData) -> Zones:
+    frame = data.zones
+
+    def column(name: str) -> NDArray[np.object_]:
+        return np.asarray(frame[name].astype(object).where(frame[name].notna(), None), dtype=object)
+
+    return Zones(
+        zone_id=column("zone_id"),
+        subzone_code=column("subzone_code"),
+        subzone_name=column("subzone_name"),
+        zone_code=column("zone_code"),
+        block=column("block"),
+        flags=tuple(_flags(value) for value in frame["flags"]),
+    )
+
+
+def _flags(value: Any) -> dict[str, str]:
+    if not value or not isinstance(value, str):
+        return {}
+    parsed = json.loads(value)
+    return {str(k): str(v) for k, v in parsed.items()} if isinstance(parsed, dict) else {}
+
+
+def _overlays(data: PlanData) -> Overlays:
+    frame = data.overlays
+    geoms = np.asarray(frame.geometry.array, dtype=object)
+    tree = shapely.STRtree(geoms)
+    tree.query(shapely.box(0, 0, 0, 0))
+
+    def column(name: str) -> NDArray[np.object_]:
+        return np.asarray(frame[name].astype(object).where(frame[name].notna(), None), dtype=object)
+
+    return Overlays(
+        geometry=geoms,
+        kind=column("kind"),
+        klass=column("klass"),
+        name=column("name"),
+        ceiling_m=np.asarray(frame["ceiling_m"], dtype=np.float64),
+        index=tree,
+    )

@@ -1,0 +1,106 @@
+"""Footprint: the building's footprint polygon lies inside the parcel and behind the GSB.
+
+Without a footprint polygon, or without the frontage (the lot's road edge), the check is not
+assessed and the setback stands as a condition: never a pass.
+"""
+
+from __future__ import annotations
+
+from permits.decision import Effect, Finding, Status
+from permits.rules.intensity import limits_for
+from permits.rules.situation import Situation
+
+RULE = "footprint"
+
+#: A footprint may stick out of the parcel by this much (m2) before it is outside: rounding.
+OUTSIDE_TOLERANCE_M2 = 0.01
+
+
+def assess_footprint(s: Situation, subzones: list[str]) -> list[Finding]:
+    basis = s.plan.basis("ketentuan tata bangunan (GSB, jarak bebas)")
+    gsb = _gsb(s, subzones)
+    findings: list[Finding] = []
+    if s.footprint is None:
+        if gsb is not None:
+            findings.append(
+                _setback_condition(
+                    gsb, basis, "denah bangunan tidak diberikan", "no footprint polygon given"
+                )
+            )
+        return findings
+    outside = float(s.footprint.difference(s.parcel).area)
+    inside = outside <= OUTSIDE_TOLERANCE_M2
+    findings.append(
+        Finding(
+            rule=f"{RULE}.inside",
+            status=Status.PASS if inside else Status.FAIL,
+            effect=Effect.NONE if inside else Effect.REJECT,
+            message_id=(
+                "Denah bangunan berada di dalam persil."
+                if inside
+                else f"{outside:,.2f} m2 denah bangunan berada di luar persil."
+            ),
+            message_en=(
+                "The footprint lies inside the parcel."
+                if inside
+                else f"{outside:,.2f} m2 of the footprint lies outside the parcel."
+            ),
+            basis=basis,
+            measured=outside,
+            unit="m2",
+            limit=OUTSIDE_TOLERANCE_M2,
+        )
+    )
+    if gsb is None:
+        return findings
+    if s.frontage is None:
+        findings.append(
+            _setback_condition(
+                gsb, basis, "sisi jalan persil tidak diberikan", "the lot's road edge was not given"
+            )
+        )
+        return findings
+    distance = float(s.footprint.distance(s.frontage))
+    ok = distance + 1e-9 >= gsb
+    findings.append(
+        Finding(
+            rule=f"{RULE}.gsb",
+            status=Status.PASS if ok else Status.FAIL,
+            effect=Effect.NONE if ok else Effect.REJECT,
+            message_id=f"Jarak bangunan ke jalan {distance:.2f} m, GSB min. {gsb:g} m.",
+            message_en=f"The building is {distance:.2f} m from the road; GSB at least {gsb:g} m.",
+            basis=basis,
+            measured=distance,
+            unit="m",
+            limit=gsb,
+        )
+    )
+    return findings
+
+
+def _gsb(s: Situation, subzones: list[str]) -> float | None:
+    """The largest GSB among the deciding sub-zones for the lot's road class."""
+    values = [
+        limit.value
+        for code in subzones
+        if (
+            limit := limits_for(
+                s.plan.intensity.get(code, ()), s.lot_m2, s.app.road_class, "gsb_min_m"
+            )
+        )
+        is not None
+    ]
+    return max(values) if values else None
+
+
+def _setback_condition(gsb: float, basis: str, why_id: str, why_en: str) -> Finding:
+    return Finding(
+        rule=f"{RULE}.gsb",
+        status=Status.NOT_ASSESSED,
+        effect=Effect.CONDITION,
+        message_id=f"GSB min. {gsb:g} m dari jalan menjadi syarat ({why_id}).",
+        message_en=f"A setback (GSB) of at least {gsb:g} m is a condition ({why_en}).",
+        basis=basis,
+        unit="m",
+        limit=gsb,
+    )

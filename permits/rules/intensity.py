@@ -1,0 +1,198 @@
+"""Intensity: KDB, KLB, KDH, KTB, height, floors and minimum lot against the sub-zone's limits.
+
+Limits come from the plan's intensity table for the lot's size class and road class (where the
+road class is not given, the strictest road class applies, and the finding says so), reduced by
+the activity's T codes (an intensity share such as "pembatasan intensitas 20%") and capped by
+special provisions. A figure the application does not give is not assessed: the limit stands as
+a condition. A sub-zone without intensity rules needs review.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from layers.model import IntensityRule
+from permits.decision import Effect, Finding, Status
+from permits.rules.situation import Situation
+
+RULE = "intensity"
+
+
+@dataclass(frozen=True)
+class Check:
+    """One limit: the table field, its name, unit, whether it is a maximum, and its labels."""
+
+    field: str
+    name: str
+    unit: str
+    maximum: bool
+    label_id: str
+    label_en: str
+
+
+CHECKS = (
+    Check("kdb_max_pct", "kdb", "%", True, "KDB", "KDB (building coverage)"),
+    Check("klb_max", "klb", "ratio", True, "KLB", "KLB (floor area ratio)"),
+    Check("kdh_min_pct", "kdh", "%", False, "KDH", "KDH (green area)"),
+    Check("ktb_max_pct", "ktb", "%", True, "KTB", "KTB (basement coverage)"),
+    Check("height_max_m", "height", "m", True, "tinggi bangunan", "building height"),
+    Check("floors_max", "floors", "floors", True, "jumlah lantai", "number of floors"),
+    Check("lot_min_m2", "lot", "m2", False, "luas kavling minimum", "minimum lot area"),
+)
+_REDUCED = ("kdb_max_pct", "klb_max")
+
+
+@dataclass(frozen=True)
+class Limit:
+    """A limit in force for one sub-zone, and how it was reached."""
+
+    value: float
+    rules: tuple[IntensityRule, ...]
+    strictest_of: int = 1
+    reduced_pct: float | None = None
+    capped: bool = False
+
+
+def limits_for(
+    rules: tuple[IntensityRule, ...], lot_m2: float, road_class: str | None, field: str
+) -> Limit | None:
+    """The limit of ``field`` for a lot of ``lot_m2`` facing a ``road_class`` road."""
+    fitting = [r for r in rules if _fits_lot(r, lot_m2)]
+    if road_class is not None:
+        specific = [r for r in fitting if r.road_class == road_class]
+        generic = [r for r in fitting if r.road_class is None]
+        fitting = [r for r in specific if getattr(r, field) is not None] or generic
+    valued = [r for r in fitting if getattr(r, field) is not None]
+    if not valued:
+        return None
+    values = [float(getattr(r, field)) for r in valued]
+    value = max(values) if field in _MINIMA else min(values)
+    chosen = tuple(r for r, v in zip(valued, values, strict=True) if v == value)
+    return Limit(value, chosen, strictest_of=len(set(values)))
+
+
+#: Limits that are minima of the building's figures: the strictest is the largest. (Setbacks
+#: are minima too, but the strictest setback is also the largest.)
+_MINIMA = {c.field for c in CHECKS if not c.maximum} | {"gsb_min_m", "side_min_m", "rear_min_m"}
+
+
+def _fits_lot(rule: IntensityRule, lot_m2: float) -> bool:
+    low = rule.lot_from_m2 if rule.lot_from_m2 is not None else -math.inf
+    high = rule.lot_to_m2 if rule.lot_to_m2 is not None else math.inf
+    return low <= lot_m2 < high
+
+
+def measured(s: Situation) -> dict[str, float | None]:
+    """The application's figures as the limits measure them (%, ratio, m, floors, m2)."""
+    b, lot = s.app.building, s.lot_m2
+    footprint = b.footprint_m2
+    if footprint is None and s.footprint is not None:
+        footprint = float(s.footprint.area)
+
+    def share(area: float | None) -> float | None:
+        return None if area is None else 100.0 * area / lot
+
+    return {
+        "kdb_max_pct": share(footprint),
+        "klb_max": None if b.floor_area_m2 is None else b.floor_area_m2 / lot,
+        "kdh_min_pct": share(b.green_area_m2),
+        "ktb_max_pct": share(b.basement_m2),
+        "height_max_m": b.height_m,
+        "floors_max": None if b.floors is None else float(b.floors),
+        "lot_min_m2": lot,
+    }
+
+
+def assess_intensity(
+    s: Situation,
+    subzones: list[str],
+    reductions: dict[str, float],
+    caps: dict[str, float],
+) -> list[Finding]:
+    figures = measured(s)
+    findings: list[Finding] = []
+    for code in subzones:
+        rules = s.plan.intensity.get(code, ())
+        if not rules:
+            findings.append(_no_rules(s, code))
+            continue
+        for check in CHECKS:
+            limit = limits_for(rules, s.lot_m2, s.app.road_class, check.field)
+            if limit is None:
+                continue
+            limit = _adjusted(limit, check.field, reductions.get(code), caps.get(check.field))
+            findings.append(_finding(s, code, check, limit, figures[check.field]))
+    return findings
+
+
+def _adjusted(limit: Limit, field: str, pct: float | None, cap: float | None) -> Limit:
+    value, reduced, capped = limit.value, None, False
+    if pct is not None and field in _REDUCED:
+        value, reduced = value * pct / 100.0, pct
+    if cap is not None and cap < value:
+        value, capped = cap, True
+    return Limit(value, limit.rules, limit.strictest_of, reduced, capped)
+
+
+def _finding(s: Situation, code: str, check: Check, limit: Limit, value: float | None) -> Finding:
+    bound_id = "maks." if check.maximum else "min."
+    bound_en = "at most" if check.maximum else "at least"
+    if value is None:
+        status, effect = Status.NOT_ASSESSED, Effect.CONDITION
+        message_id = (
+            f"{check.label_id} {bound_id} {limit.value:g} {check.unit} "
+            "(angka tidak diberikan; menjadi syarat)."
+        )
+        message_en = (
+            f"{check.label_en} {bound_en} {limit.value:g} {check.unit} "
+            "(figure not given; it stands as a condition)."
+        )
+    else:
+        ok = value <= limit.value + 1e-9 if check.maximum else value + 1e-9 >= limit.value
+        status = Status.PASS if ok else Status.FAIL
+        effect = Effect.NONE if ok else Effect.REJECT
+        message_id = f"{check.label_id} {value:.4g} {check.unit}, {bound_id} {limit.value:g}."
+        message_en = f"{check.label_en} {value:.4g} {check.unit}; {bound_en} {limit.value:g}."
+    return Finding(
+        rule=f"{RULE}.{check.name}",
+        status=status,
+        effect=effect,
+        message_id=message_id,
+        message_en=message_en,
+        basis=s.plan.basis(f"tabel intensitas pemanfaatan ruang, sub-zona {code}"),
+        measured=value,
+        unit=check.unit,
+        limit=limit.value,
+        subzone_code=code,
+        details=_how(s, limit),
+    )
+
+
+def _how(s: Situation, limit: Limit) -> dict[str, object]:
+    """How the limit was reached: reductions, caps, a choice among several values."""
+    details: dict[str, object] = {}
+    if limit.reduced_pct is not None:
+        details["reduced_to_pct"] = limit.reduced_pct
+    if limit.capped:
+        details["capped_by_provision"] = True
+    if limit.strictest_of > 1:
+        details["strictest_of"] = limit.strictest_of
+        details["note"] = (
+            "road class not given or several variants: the strictest limit applies"
+            if s.app.road_class is None
+            else "several variants: the strictest limit applies"
+        )
+    return details
+
+
+def _no_rules(s: Situation, code: str) -> Finding:
+    return Finding(
+        rule=f"{RULE}.no_data",
+        status=Status.NOT_ASSESSED,
+        effect=Effect.REVIEW,
+        message_id=f"Rencana tidak memuat tabel intensitas untuk sub-zona {code}.",
+        message_en=f"The plan has no intensity rules for sub-zone {code}.",
+        basis=s.plan.basis("tabel intensitas pemanfaatan ruang"),
+        subzone_code=code,
+    )
