@@ -14,7 +14,7 @@ import dataclasses
 
 import pytest
 import shapely
-from shapely.geometry import LineString, box
+from shapely.geometry import LineString, MultiPolygon, box
 
 from gis.crs import transformer
 from permits.application import Application, ApplicationError, Building
@@ -93,6 +93,7 @@ def test_a_warehouse_in_a_housing_zone_is_rejected(engine):
     itbx = finding(decision, "activity")
     assert (itbx.status, itbx.limit, itbx.measured) == (Status.FAIL, "X", "X")
     assert "Pergudangan" in itbx.message_en
+    assert itbx.details["conditions"] == []
 
 
 def test_t1_activity_gets_its_reduced_limits_and_conditions(engine):
@@ -145,6 +146,18 @@ def test_overlay_cap_and_zone_flag_condition(engine):
     krb = finding(decision, "provision.KRB")
     assert krb.effect is Effect.CONDITION and "panggung" in krb.message_id
     assert decision.outcome is Outcome.REJECTED
+
+
+def test_a_provision_flagged_and_overlaid_is_counted_once():
+    data = grid_plan()
+    krb = data.overlays.iloc[[0]].assign(kind="KRB", klass="Rawan Banjir Sedang")
+    krb = krb.set_geometry([MultiPolygon([box(X0, Y0, X0 + 100, Y0 + 100)])], crs=32650)
+    engine = Engine.build(dataclasses.replace(data, overlays=krb), REF)
+    decision = check(engine, lot(20, 20, 40, 40), "68111")  # zone 1: flagged and overlaid
+    krb_found = finding(decision, "provision.KRB")
+    assert krb_found.measured == pytest.approx(400.0)
+    assert "zone flag KRB_03" in krb_found.details["source"]
+    assert "overlay KRB" in krb_found.details["source"]
 
 
 def test_setback_measured_from_the_frontage(engine):

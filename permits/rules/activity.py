@@ -154,6 +154,8 @@ def _finding(
     ]
     message_id = f"{names} {label_id} di sub-zona {verdict.subzone_code}"
     message_en = f"{names}: {label_en} in sub-zone {verdict.subzone_code}"
+    if verdict.klass is ItbxClass.X:
+        conditions = []
     if conditions:
         message_id += " dengan ketentuan " + ", ".join(c["code"] for c in conditions)
         message_en += " under " + ", ".join(c["code"] for c in conditions)

@@ -51,31 +51,55 @@ class ProvisionResult:
 
 def touches(s: Situation, tol: Tolerance) -> tuple[list[Touch], list[Finding]]:
     """Provisions from the deciding pieces' flags and from overlays overlapping the parcel;
-    overlaps under the sliver tolerance are reported, not applied."""
-    found: dict[_Key, Touch] = {}
+    overlaps under the sliver tolerance are reported, not applied. Where a zone flag and an
+    overlay report the same provision, it is one touch whose area is the larger of the two (the
+    flag covers whole pieces, the overlay measures its own polygons)."""
+    flagged: dict[_Key, Touch] = {}
     for piece, row in s.deciding:
         for column, value in s.plan.zones.flags[row].items():
             kind = FLAG_PROVISIONS.get(column)
             if kind:
                 key: _Key = (kind, value, None)
-                area = piece.area_m2 + (found[key].area_m2 if key in found else 0.0)
-                found[key] = Touch(kind, value, f"zone flag {column}", area)
-    overlays = s.plan.overlays
-    small: list[Finding] = []
-    rows = overlays.index.query(s.parcel, predicate="intersects") if len(overlays.kind) else ()
-    if len(rows):
-        areas = shapely.area(shapely.intersection(s.parcel, overlays.geometry[rows]))
-        for row, area in zip(rows, np.asarray(areas, dtype=float), strict=True):
-            kind, klass = str(overlays.kind[row]), overlays.klass[row]
-            ceiling = float(overlays.ceiling_m[row])
-            ceiling_m = None if math.isnan(ceiling) else ceiling
-            if area < tol.sliver_area_m2:
-                small.append(_sliver(s, kind, klass, float(area), tol))
-                continue
-            key = (kind, klass, ceiling_m)
-            total = float(area) + (found[key].area_m2 if key in found else 0.0)
-            found[key] = Touch(kind, klass, f"overlay {kind}", total, ceiling_m)
+                area = piece.area_m2 + (flagged[key].area_m2 if key in flagged else 0.0)
+                flagged[key] = Touch(kind, value, f"zone flag {column}", area)
+    overlaid, small = _overlaid(s, tol)
+    found = dict(flagged)
+    for key, touch in overlaid.items():
+        other = found.get(key)
+        if other is None:
+            found[key] = touch
+        else:
+            found[key] = Touch(
+                touch.kind,
+                touch.klass,
+                f"{other.source}, {touch.source}",
+                max(other.area_m2, touch.area_m2),
+                touch.ceiling_m,
+            )
     return list(found.values()), small
+
+
+def _overlaid(s: Situation, tol: Tolerance) -> tuple[dict[_Key, Touch], list[Finding]]:
+    overlays = s.plan.overlays
+    found: dict[_Key, Touch] = {}
+    small: list[Finding] = []
+    if not len(overlays.kind):
+        return found, small
+    rows = overlays.index.query(s.parcel, predicate="intersects")
+    if not len(rows):
+        return found, small
+    areas = shapely.area(shapely.intersection(s.parcel, overlays.geometry[rows]))
+    for row, area in zip(rows, np.asarray(areas, dtype=float), strict=True):
+        kind, klass = str(overlays.kind[row]), overlays.klass[row]
+        ceiling = float(overlays.ceiling_m[row])
+        ceiling_m = None if math.isnan(ceiling) else ceiling
+        if area < tol.sliver_area_m2:
+            small.append(_sliver(s, kind, klass, float(area), tol))
+            continue
+        key: _Key = (kind, klass, ceiling_m)
+        total = float(area) + (found[key].area_m2 if key in found else 0.0)
+        found[key] = Touch(kind, klass, f"overlay {kind}", total, ceiling_m)
+    return found, small
 
 
 def assess_provisions(s: Situation, tol: Tolerance) -> ProvisionResult:
