@@ -13,7 +13,8 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from layers.model import PlanData, RuleSet, empty_overlays
+from layers.demo import build_demo_plan
+from layers.model import PlanData, empty_overlays
 
 CODES = np.array(["R-2", "R-3", "R-4", "K-1", "K-2", "KT", "SPU-1", "RTH-2", "P-1", "BJ", "KPI"])
 WEIGHTS = np.array([10, 25, 20, 6, 8, 4, 4, 5, 10, 6, 2], dtype=float)
@@ -60,6 +61,9 @@ def grid_zones(
 
 
 def grid_plan(n_zones: int, **kwargs: float | int) -> PlanData:
+    """A generated plan with the demo city's rule tables (every code drawn here is among them),
+    so checks on it do the work a real plan asks for."""
     zones = grid_zones(n_zones, **kwargs)  # type: ignore[arg-type]
     crs = int(zones.crs.to_epsg())
-    return PlanData(zones=zones, overlays=empty_overlays(crs), rules=RuleSet(), crs_epsg=crs)
+    rules = build_demo_plan(n_target_zones=60).rules
+    return PlanData(zones=zones, overlays=empty_overlays(crs), rules=rules, crs_epsg=crs)

@@ -104,19 +104,17 @@ class Application:
     def input_hash(self, *, parcel_wkb: str | None = None) -> str:
         """SHA-256 of the application as given: the same input, the same hash. A batch passes
         the parcel's WKB (hex, little-endian) it computed for all parcels at once."""
-        canonical = self._canonical()
-        if parcel_wkb is not None:
-            canonical["parcel"] = parcel_wkb
+        canonical = self._canonical(parcel_wkb)
         return hashlib.sha256(
             json.dumps(canonical, sort_keys=True, separators=(",", ":")).encode()
         ).hexdigest()
 
-    def _canonical(self) -> dict[str, Any]:
+    def _canonical(self, parcel_wkb: str | None = None) -> dict[str, Any]:
         building = {
             f.name: _canonical_value(getattr(self.building, f.name)) for f in fields(self.building)
         }
         return {
-            "parcel": _canonical_value(self.parcel),
+            "parcel": parcel_wkb if parcel_wkb is not None else _canonical_value(self.parcel),
             "activity": self.activity,
             "building": building,
             "crs": self.crs,

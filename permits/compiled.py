@@ -6,10 +6,11 @@ it at once.
 
 from __future__ import annotations
 
+import bisect
 import json
 import re
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
@@ -28,6 +29,7 @@ from layers.model import (
     SpecialProvision,
 )
 from permits.decision import PlanRef
+from permits.rules.intensity import Limit, limits_for
 
 #: Zone flag columns (ATR/BPN schema) -> the provision they flag.
 FLAG_PROVISIONS = MappingProxyType(
@@ -106,6 +108,26 @@ class CompiledPlan:
     provisions: tuple[SpecialProvision, ...]
     split_policy: str
     sources: tuple[str, ...]
+    lot_breaks: dict[str, tuple[float, ...]] = field(default_factory=dict)
+    _limits: dict[tuple[str, str | None, int], dict[str, Limit]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+    #: ITBX answers by (activity, deciding sub-zones), kept by ``rules.activity``.
+    activity_memo: dict[tuple[str, tuple[str, ...]], Any] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+
+    def limits(self, code: str, lot_m2: float, road_class: str | None) -> dict[str, Limit]:
+        """A sub-zone's limits for a lot, by field. They change only where the lot crosses a
+        size-class boundary, so they are worked out once per class and road class and kept
+        (a dict insert is atomic; two threads may at worst work the same entry out twice)."""
+        breaks = self.lot_breaks.get(code, ())
+        key = (code, road_class, bisect.bisect_right(breaks, lot_m2))
+        found = self._limits.get(key)
+        if found is None:
+            found = limits_for(self.intensity.get(code, ()), lot_m2, road_class)
+            self._limits[key] = found
+        return found
 
     def resolve_activity(self, activity: str) -> tuple[str, ...]:
         """The kegiatan ids an application's activity names: through the KBLI crosswalk for a
@@ -165,6 +187,12 @@ def compile_plan(data: PlanData, ref: PlanRef) -> CompiledPlan:
         provisions=rules.provisions,
         split_policy=policy,
         sources=rules.sources,
+        lot_breaks={
+            code: tuple(
+                sorted({b for r in rows for b in (r.lot_from_m2, r.lot_to_m2) if b is not None})
+            )
+            for code, rows in intensity.items()
+        },
     )
 
 

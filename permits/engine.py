@@ -110,12 +110,13 @@ class Engine:
         activity = assess_activity(s)
         provisions = assess_provisions(s, tol)
         subzones = s.subzones()[:1] if self.plan.split_policy == "dominant" else s.subzones()
+        limits = {code: self.plan.limits(code, lot_m2, app.road_class) for code in subzones}
         findings = (
             *located,
             *activity.findings,
             *provisions.findings,
-            *assess_intensity(s, subzones, activity.intensity_pct, provisions.caps),
-            *assess_footprint(s, subzones),
+            *assess_intensity(s, limits, activity.intensity_pct, provisions.caps),
+            *assess_footprint(s, limits),
             *assess_distance(s, activity.activity_ids, activity.min_distance_m, neighbours),
         )
         return self._decide(app, input_hash, findings, pieces, lot_m2)

@@ -55,8 +55,18 @@ class ActivityResult:
 
 
 def assess_activity(s: Situation) -> ActivityResult:
-    plan = s.plan
-    ids = plan.resolve_activity(s.app.activity)
+    """The ITBX answer for the application's activity in the deciding sub-zones. It depends on
+    nothing else, so the compiled plan keeps each answer for the next parcel that asks."""
+    key = (s.app.activity, tuple(s.subzones()))
+    found = s.plan.activity_memo.get(key)
+    if found is None:
+        found = _assess(s.plan, s.app.activity, list(key[1]))
+        s.plan.activity_memo[key] = found
+    return found
+
+
+def _assess(plan: CompiledPlan, activity: str, subzones: list[str]) -> ActivityResult:
+    ids = plan.resolve_activity(activity)
     basis = plan.basis(f"matriks ITBX ({', '.join(plan.sources[:1]) or 'rule set'})")
     if not ids:
         return ActivityResult(
@@ -66,28 +76,28 @@ def assess_activity(s: Situation) -> ActivityResult:
                     status=Status.NOT_ASSESSED,
                     effect=Effect.REVIEW,
                     message_id=(
-                        f"Kegiatan '{s.app.activity}' tidak dikenal dalam matriks ITBX rencana "
+                        f"Kegiatan '{activity}' tidak dikenal dalam matriks ITBX rencana "
                         "ini maupun tabel KBLI-nya."
                     ),
                     message_en=(
-                        f"Activity '{s.app.activity}' is neither a KBLI code of the plan's "
+                        f"Activity '{activity}' is neither a KBLI code of the plan's "
                         "crosswalk nor a kegiatan of its ITBX matrix."
                     ),
                     basis=basis,
-                    measured=s.app.activity,
+                    measured=activity,
                 )
             ],
             (),
         )
     findings: list[Finding] = []
     verdicts: dict[str, Verdict] = {}
-    for code in s.subzones():
+    for code in subzones:
         verdict = _verdict(plan, ids, code)
         if verdict is None:
             findings.append(_no_data(plan, ids, code, basis))
         else:
             verdicts[code] = verdict
-    findings += _judge(s, ids, verdicts, basis)
+    findings += _judge(plan, ids, verdicts, basis)
     return ActivityResult(
         findings,
         ids,
@@ -119,9 +129,9 @@ def _no_data(plan: CompiledPlan, ids: tuple[str, ...], code: str, basis: str) ->
 
 
 def _judge(
-    s: Situation, ids: tuple[str, ...], verdicts: dict[str, Verdict], basis: str
+    plan: CompiledPlan, ids: tuple[str, ...], verdicts: dict[str, Verdict], basis: str
 ) -> list[Finding]:
-    policy = s.plan.split_policy
+    policy = plan.split_policy
     order = list(verdicts)
     deciding = {order[0]} if policy == "dominant" and order else set(order)
     allowed = [c for c in order if verdicts[c].klass is not ItbxClass.X]
@@ -131,7 +141,7 @@ def _judge(
         effect = _EFFECT[verdict.klass] if code in deciding else Effect.NONE
         if policy == "per_piece" and verdict.klass is ItbxClass.X and allowed:
             effect = Effect.CONDITION
-        findings.append(_finding(s.plan, ids, verdict, effect, policy, code in deciding, basis))
+        findings.append(_finding(plan, ids, verdict, effect, policy, code in deciding, basis))
     return findings
 
 

@@ -7,7 +7,7 @@ assessed and the setback stands as a condition: never a pass.
 from __future__ import annotations
 
 from permits.decision import Effect, Finding, Status
-from permits.rules.intensity import limits_for
+from permits.rules.intensity import Limit
 from permits.rules.situation import Situation
 
 RULE = "footprint"
@@ -16,9 +16,10 @@ RULE = "footprint"
 OUTSIDE_TOLERANCE_M2 = 0.01
 
 
-def assess_footprint(s: Situation, subzones: list[str]) -> list[Finding]:
+def assess_footprint(s: Situation, limits: dict[str, dict[str, Limit]]) -> list[Finding]:
+    """``limits`` by deciding sub-zone, as ``intensity.limits_for`` gives them."""
     basis = s.plan.basis("ketentuan tata bangunan (GSB, jarak bebas)")
-    gsb = _gsb(s, subzones)
+    gsb = _gsb(limits)
     findings: list[Finding] = []
     if s.footprint is None:
         if gsb is not None:
@@ -78,18 +79,9 @@ def assess_footprint(s: Situation, subzones: list[str]) -> list[Finding]:
     return findings
 
 
-def _gsb(s: Situation, subzones: list[str]) -> float | None:
-    """The largest GSB among the deciding sub-zones for the lot's road class."""
-    values = [
-        limit.value
-        for code in subzones
-        if (
-            limit := limits_for(
-                s.plan.intensity.get(code, ()), s.lot_m2, s.app.road_class, "gsb_min_m"
-            )
-        )
-        is not None
-    ]
+def _gsb(limits: dict[str, dict[str, Limit]]) -> float | None:
+    """The largest GSB (m) among the deciding sub-zones for the lot's road class."""
+    values = [table["gsb_min_m"].value for table in limits.values() if "gsb_min_m" in table]
     return max(values) if values else None
 
 

@@ -55,26 +55,35 @@ class Limit:
 
 
 def limits_for(
-    rules: tuple[IntensityRule, ...], lot_m2: float, road_class: str | None, field: str
-) -> Limit | None:
-    """The limit of ``field`` for a lot of ``lot_m2`` facing a ``road_class`` road."""
+    rules: tuple[IntensityRule, ...], lot_m2: float, road_class: str | None
+) -> dict[str, Limit]:
+    """Every limit the table sets for a lot of ``lot_m2`` facing a ``road_class`` road, by field.
+
+    Rows must fit the lot's size class; where the road class is given, a row for that road class
+    wins over a row for any road; where several values remain (road class not given, variants),
+    the strictest applies and the limit says among how many it was chosen.
+    """
     fitting = [r for r in rules if _fits_lot(r, lot_m2)]
-    if road_class is not None:
-        specific = [r for r in fitting if r.road_class == road_class]
-        generic = [r for r in fitting if r.road_class is None]
-        fitting = [r for r in specific if getattr(r, field) is not None] or generic
-    valued = [r for r in fitting if getattr(r, field) is not None]
-    if not valued:
-        return None
-    values = [float(getattr(r, field)) for r in valued]
-    value = max(values) if field in _MINIMA else min(values)
-    chosen = tuple(r for r, v in zip(valued, values, strict=True) if v == value)
-    return Limit(value, chosen, strictest_of=len(set(values)))
+    specific = [r for r in fitting if r.road_class == road_class] if road_class else []
+    generic = [r for r in fitting if r.road_class is None] if road_class else fitting
+    out: dict[str, Limit] = {}
+    for field in LIMIT_FIELDS:
+        valued = [(r, v) for r in specific if (v := getattr(r, field)) is not None] or [
+            (r, v) for r in generic if (v := getattr(r, field)) is not None
+        ]
+        if not valued:
+            continue
+        values = [float(v) for _, v in valued]
+        value = max(values) if field in _MINIMA else min(values)
+        chosen = tuple(r for (r, _), v in zip(valued, values, strict=True) if v == value)
+        out[field] = Limit(value, chosen, strictest_of=len(set(values)))
+    return out
 
 
 #: Limits that are minima of the building's figures: the strictest is the largest. (Setbacks
 #: are minima too, but the strictest setback is also the largest.)
 _MINIMA = {c.field for c in CHECKS if not c.maximum} | {"gsb_min_m", "side_min_m", "rear_min_m"}
+LIMIT_FIELDS = (*(c.field for c in CHECKS), "gsb_min_m", "side_min_m", "rear_min_m")
 
 
 def _fits_lot(rule: IntensityRule, lot_m2: float) -> bool:
@@ -106,19 +115,19 @@ def measured(s: Situation) -> dict[str, float | None]:
 
 def assess_intensity(
     s: Situation,
-    subzones: list[str],
+    limits: dict[str, dict[str, Limit]],
     reductions: dict[str, float],
     caps: dict[str, float],
 ) -> list[Finding]:
+    """``limits`` by sub-zone (from ``limits_for``) for the sub-zones that decide."""
     figures = measured(s)
     findings: list[Finding] = []
-    for code in subzones:
-        rules = s.plan.intensity.get(code, ())
-        if not rules:
+    for code, table in limits.items():
+        if not s.plan.intensity.get(code):
             findings.append(_no_rules(s, code))
             continue
         for check in CHECKS:
-            limit = limits_for(rules, s.lot_m2, s.app.road_class, check.field)
+            limit = table.get(check.field)
             if limit is None:
                 continue
             limit = _adjusted(limit, check.field, reductions.get(code), caps.get(check.field))

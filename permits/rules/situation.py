@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from shapely.geometry.base import BaseGeometry
 
 from permits.application import Application
-from permits.compiled import CompiledPlan
 from permits.decision import ZonePiece
+
+if TYPE_CHECKING:  # the compiled plan holds the rules' lookups, so it imports them
+    from permits.compiled import CompiledPlan
 
 
 @dataclass(frozen=True)
