@@ -15,6 +15,7 @@ from types import MappingProxyType
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import shapely
 from numpy.typing import NDArray
 
@@ -196,18 +197,19 @@ def compile_plan(data: PlanData, ref: PlanRef) -> CompiledPlan:
     )
 
 
+def _column(frame: pd.DataFrame, name: str) -> NDArray[np.object_]:
+    """A column as an object array with None (not NaN) where empty."""
+    return np.asarray(frame[name].astype(object).where(frame[name].notna(), None), dtype=object)
+
+
 def _zones(data: PlanData) -> Zones:
     frame = data.zones
-
-    def column(name: str) -> NDArray[np.object_]:
-        return np.asarray(frame[name].astype(object).where(frame[name].notna(), None), dtype=object)
-
     return Zones(
-        zone_id=column("zone_id"),
-        subzone_code=column("subzone_code"),
-        subzone_name=column("subzone_name"),
-        zone_code=column("zone_code"),
-        block=column("block"),
+        zone_id=_column(frame, "zone_id"),
+        subzone_code=_column(frame, "subzone_code"),
+        subzone_name=_column(frame, "subzone_name"),
+        zone_code=_column(frame, "zone_code"),
+        block=_column(frame, "block"),
         flags=tuple(_flags(value) for value in frame["flags"]),
     )
 
@@ -224,15 +226,11 @@ def _overlays(data: PlanData) -> Overlays:
     geoms = np.asarray(frame.geometry.array, dtype=object)
     tree = shapely.STRtree(geoms)
     tree.query(shapely.box(0, 0, 0, 0))
-
-    def column(name: str) -> NDArray[np.object_]:
-        return np.asarray(frame[name].astype(object).where(frame[name].notna(), None), dtype=object)
-
     return Overlays(
         geometry=geoms,
-        kind=column("kind"),
-        klass=column("klass"),
-        name=column("name"),
+        kind=_column(frame, "kind"),
+        klass=_column(frame, "klass"),
+        name=_column(frame, "name"),
         ceiling_m=np.asarray(frame["ceiling_m"], dtype=np.float64),
         index=tree,
     )
