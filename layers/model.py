@@ -208,7 +208,8 @@ class SpecialProvision:
 class RuleSet:
     """The zoning regulation of a plan version. ``subzones`` maps each sub-zone code the rules know
     to its name; ``sources`` names the files the rules came from; ``settings`` holds the plan's
-    choices for the engine (``split_policy``: ``strictest``, ``dominant`` or ``per_piece``)."""
+    choices for the engine (``split_policy``: ``strictest``, ``dominant`` or ``per_piece``;
+    ``invalid_parcels``: ``repair``, the default, or ``refuse``)."""
 
     subzones: dict[str, str] = field(default_factory=dict)
     activities: tuple[Activity, ...] = ()

@@ -109,6 +109,7 @@ class CompiledPlan:
     provisions: tuple[SpecialProvision, ...]
     split_policy: str
     sources: tuple[str, ...]
+    refuse_repairs: bool = False
     lot_breaks: dict[str, tuple[float, ...]] = field(default_factory=dict)
     _limits: dict[tuple[str, str | None, int], dict[str, Limit]] = field(
         default_factory=dict, repr=False, compare=False
@@ -188,6 +189,7 @@ def compile_plan(data: PlanData, ref: PlanRef) -> CompiledPlan:
         provisions=rules.provisions,
         split_policy=policy,
         sources=rules.sources,
+        refuse_repairs=rules.settings.get("invalid_parcels") == "refuse",
         lot_breaks={
             code: tuple(
                 sorted({b for r in rows for b in (r.lot_from_m2, r.lot_to_m2) if b is not None})

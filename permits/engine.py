@@ -13,6 +13,7 @@ import shapely
 from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
 
+from gis.errors import GeometryError
 from gis.index import Overlap
 from gis.parse import CrsInput, Note, ParcelLimits, prepare_parcel, resolve_crs, transform_geometry
 from layers.model import PlanData, PlanVersion
@@ -69,6 +70,11 @@ class Engine:
         prepared = prepare_parcel(
             app.parcel, crs, self.plan.ref.crs_epsg, limits=self.settings.limits
         )
+        repaired = [n for n in prepared.notes if n.code == "repaired"]
+        if repaired and self.plan.refuse_repairs:
+            raise GeometryError(
+                f"parcel: {repaired[0].message}; this plan refuses parcels that need repair"
+            )
         digest = app.input_hash()
         if prepared.swapped_suspect or prepared.geometry is None:
             return self._decide(app, digest, (_swapped(self.plan),), (), None)

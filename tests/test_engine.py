@@ -14,9 +14,10 @@ import dataclasses
 
 import pytest
 import shapely
-from shapely.geometry import LineString, MultiPolygon, box
+from shapely.geometry import LineString, MultiPolygon, Polygon, box
 
 from gis.crs import transformer
+from gis.errors import GeometryError
 from permits.application import Application, ApplicationError, Building
 from permits.decision import Decision, Effect, Outcome, PlanRef, Status
 from permits.engine import Engine
@@ -222,6 +223,24 @@ def test_the_same_input_gives_the_same_bytes(engine):
     two = check(engine, lot(180, 20, 220, 40), "47111", footprint_m2=100.0).to_json()
     assert one == two
     assert '"plan":{"content_hash":"' + "c" * 64 in one
+
+
+def test_a_self_intersecting_parcel_is_repaired_or_refused_as_the_plan_says(engine):
+    bowtie = Polygon(
+        [(X0 + 20, Y0 + 120), (X0 + 40, Y0 + 140), (X0 + 40, Y0 + 120), (X0 + 20, Y0 + 140)]
+    )
+    decision = engine.check(Application(bowtie, "68111", crs=UTM))
+    repair = finding(decision, "geometry")
+    assert "self-intersection at (530030, 15130)" in repair.message_en
+    assert repair.status is Status.INFO
+    assert decision.parcel_area_m2 == pytest.approx(200.0)
+
+    data = grid_plan()
+    strict = dataclasses.replace(
+        data, rules=dataclasses.replace(data.rules, settings={"invalid_parcels": "refuse"})
+    )
+    with pytest.raises(GeometryError, match=r"self-intersection at .*refuses parcels that need"):
+        Engine.build(strict, REF).check(Application(bowtie, "68111", crs=UTM))
 
 
 @pytest.mark.parametrize(
