@@ -19,7 +19,7 @@ from typing import Any
 import geopandas as gpd
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, Row, Table, delete, insert, select, update
+from sqlalchemy import Connection, Engine, Row, Table, delete, insert, select, text, update
 from sqlalchemy.exc import DBAPIError
 
 from layers import schema
@@ -314,12 +314,19 @@ class PlanStore(ABC):
         )
 
 
+#: The advisory lock that serialises Simtaru's migrations on one PostgreSQL database.
+MIGRATION_LOCK = 0x5147_5441_5255  # "SIMTARU", roughly
+
+
 def upgrade(engine: Engine, migrations: Path) -> None:
     """Run an Alembic environment (``migrations`` holds its alembic.ini) to its head on the
-    engine's database, in one transaction."""
+    engine's database, in one transaction. On PostgreSQL a transaction-level advisory lock makes
+    workers that start together on a new database migrate one after another, not race."""
     config = Config(str(migrations / "alembic.ini"))
     config.set_main_option("script_location", str(migrations))
     with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         config.attributes["connection"] = conn
         command.upgrade(config, "head")
 
