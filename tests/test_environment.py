@@ -1,4 +1,5 @@
-"""pyproject.toml (pip) and environment.yml (conda-forge) must ask for the same packages."""
+"""pyproject.toml (pip) and environment.yml (conda-forge) must ask for the same packages (names
+compared as packaging normalises them: conda-forge spells some with underscores)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pathlib import Path
 
 import yaml
 from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -16,7 +18,7 @@ def pip_requirements() -> dict[str, str]:
     found = {}
     for line in [*project["dependencies"], *project["optional-dependencies"]["dev"]]:
         req = Requirement(line)
-        found[req.name.lower()] = str(req.specifier)
+        found[canonicalize_name(req.name)] = str(req.specifier)
     return found
 
 
@@ -26,7 +28,7 @@ def conda_requirements() -> dict[str, str]:
     for item in env["dependencies"]:
         if isinstance(item, str) and item not in ("pip",) and not item.startswith("python"):
             req = Requirement(item)
-            found[req.name.lower()] = str(req.specifier)
+            found[canonicalize_name(req.name)] = str(req.specifier)
     return found
 
 
