@@ -65,6 +65,12 @@ class ZoneIndex:
         areas = shapely.area(shapely.intersection(parcel, near))
         return _by_zone(self._owner[candidates], np.asarray(areas, dtype=np.float64))
 
+    def zones_at(self, point: BaseGeometry) -> NDArray[np.intp]:
+        """Zone rows whose parts hold ``point``, ascending (a point on a shared edge is in
+        both zones). The predicate prepares the query point, never the shared parts."""
+        parts = self._tree.query(point, predicate="intersects")
+        return np.unique(self._owner[parts]).astype(np.intp)
+
     def overlap_many(
         self, parcels: NDArray[np.object_]
     ) -> tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.float64]]:

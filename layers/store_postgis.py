@@ -24,6 +24,9 @@ from layers.errors import StoreError
 from layers.model import OVERLAY_COLUMNS, ZONE_COLUMNS, PlanData, VersionStatus
 from layers.store import PlanStore, rule_rows
 
+#: Seconds a connection attempt to PostgreSQL may take.
+CONNECT_TIMEOUT_S = 5
+
 
 class PostgisStore(PlanStore):
     """A plan store in a PostgreSQL database with PostGIS (URL ``postgresql+psycopg://...``)."""
@@ -32,7 +35,11 @@ class PostgisStore(PlanStore):
 
     def __init__(self, url: str, *, migrate: bool = True) -> None:
         self.url = url
-        self.engine = create_engine(url, pool_pre_ping=True)
+        # A dead server must fail a request in seconds, not hang it: a connection attempt gives
+        # up after CONNECT_TIMEOUT_S, and the pool checks a connection before lending it.
+        self.engine = create_engine(
+            url, pool_pre_ping=True, connect_args={"connect_timeout": CONNECT_TIMEOUT_S}
+        )
         if migrate:
             try:
                 self.migrate()

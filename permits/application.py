@@ -91,6 +91,9 @@ class Application:
     frontage: BaseGeometry | None = None
     applied_on: date | None = None
     application_id: str | None = None
+    #: Coordinates in the CRS's authority axis order (latitude first for EPSG:4326), as an
+    #: explicit EPSG:4326 CRS in an OGC request means; by default x (longitude) comes first.
+    authority_order: bool = False
 
     def validate(self) -> None:
         if not self.activity or not self.activity.strip():
@@ -122,10 +125,14 @@ class Application:
             "frontage": _canonical_value(self.frontage),
             "applied_on": self.applied_on.isoformat() if self.applied_on else None,
             "application_id": self.application_id,
+            "authority_order": self.authority_order,
         }
 
 
 def _canonical_value(value: Any) -> Any:
+    """Geometries as WKB; figures as floats, so 120 and 120.0 hash alike (floors stay counts)."""
     if isinstance(value, BaseGeometry):
         return shapely.to_wkb(value, hex=True, byte_order=1)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
     return value

@@ -114,8 +114,8 @@ class CompiledPlan:
     _limits: dict[tuple[str, str | None, int], dict[str, Limit]] = field(
         default_factory=dict, repr=False, compare=False
     )
-    #: ITBX answers by (activity, deciding sub-zones), kept by ``rules.activity``.
-    activity_memo: dict[tuple[str, tuple[str, ...]], Any] = field(
+    #: ITBX answers by (kegiatan ids, deciding sub-zones), kept by ``rules.activity``.
+    activity_memo: dict[tuple[tuple[str, ...], tuple[str, ...]], Any] = field(
         default_factory=dict, repr=False, compare=False
     )
 

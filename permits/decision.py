@@ -7,10 +7,11 @@ the same decision always serialises to the same bytes.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
+
+import orjson
 
 ENGINE_VERSION = "simtaru-engine/1"
 
@@ -182,4 +183,8 @@ class Decision:
 
     def to_json(self) -> str:
         """Canonical JSON: sorted keys, no spaces, UTF-8 text; the same decision, the same bytes."""
-        return json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return self.to_json_bytes().decode()
+
+    def to_json_bytes(self) -> bytes:
+        """The canonical JSON as UTF-8 bytes, as the HTTP service sends it."""
+        return orjson.dumps(self.to_dict(), option=orjson.OPT_SORT_KEYS)

@@ -68,7 +68,11 @@ class Engine:
         app.validate()
         crs = resolve_crs(app.crs)
         prepared = prepare_parcel(
-            app.parcel, crs, self.plan.ref.crs_epsg, limits=self.settings.limits
+            app.parcel,
+            crs,
+            self.plan.ref.crs_epsg,
+            limits=self.settings.limits,
+            authority_order=app.authority_order,
         )
         repaired = [n for n in prepared.notes if n.code == "repaired"]
         if repaired and self.plan.refuse_repairs:
@@ -110,8 +114,8 @@ class Engine:
             lot_m2=lot_m2,
             pieces=pieces,
             rows=rows,
-            footprint=_metric(app.building.footprint, crs, epsg, "building.footprint"),
-            frontage=_metric(app.frontage, crs, epsg, "frontage"),
+            footprint=_metric(app.building.footprint, crs, epsg, "building.footprint", app),
+            frontage=_metric(app.frontage, crs, epsg, "frontage", app),
         )
         activity = assess_activity(s)
         provisions = assess_provisions(s, tol)
@@ -160,12 +164,14 @@ def plan_ref(store: PlanStore, version: PlanVersion) -> PlanRef:
     )
 
 
-def _metric(geom: BaseGeometry | None, crs: CrsInput, epsg: int, what: str) -> BaseGeometry | None:
+def _metric(
+    geom: BaseGeometry | None, crs: CrsInput, epsg: int, what: str, app: Application
+) -> BaseGeometry | None:
     """A footprint or frontage in the plan's CRS; a footprint is repaired like a parcel would
     be, since overlay operations on an invalid polygon fail."""
     if geom is None:
         return None
-    metric = transform_geometry(geom, crs, epsg, what=what)
+    metric = transform_geometry(geom, crs, epsg, what=what, authority_order=app.authority_order)
     if isinstance(metric, Polygon | MultiPolygon) and not metric.is_valid:
         return shapely.make_valid(metric, method="structure")
     return metric

@@ -13,6 +13,7 @@ from sqlalchemy import create_engine, make_url
 from layers.store import PlanStore
 from layers.store_gpkg import GeoPackageStore
 from layers.store_postgis import PostgisStore
+from tests.service import Service, fresh_database, running
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
@@ -28,7 +29,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "shared_data" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.realdata)
-        if {"postgis_url", "store"} & set(getattr(item, "fixturenames", ())):
+        if {"postgis_url", "store", "service"} & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.postgis)
 
 
@@ -75,3 +76,17 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[PlanStore]
         opened = GeoPackageStore(tmp_path / "store.gpkg")
     yield opened
     opened.close()
+
+
+@pytest.fixture(scope="module", params=["postgis", "gpkg"])
+def service(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Service]:
+    """The HTTP service on a real socket with the demo city, on PostGIS and on the embedded
+    store (a fresh database or file per test module)."""
+    if request.param == "postgis":
+        with fresh_database(request.getfixturevalue("postgis_url")) as url, running(url) as svc:
+            yield svc
+    else:
+        with running(str(tmp_path_factory.mktemp("service") / "city.gpkg")) as svc:
+            yield svc

@@ -26,9 +26,10 @@ def conda_requirements() -> dict[str, str]:
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     found = {}
     for item in env["dependencies"]:
-        if isinstance(item, str) and item not in ("pip",) and not item.startswith("python"):
+        if isinstance(item, str) and item != "pip":
             req = Requirement(item)
-            found[canonicalize_name(req.name)] = str(req.specifier)
+            if req.name != "python":
+                found[canonicalize_name(req.name)] = str(req.specifier)
     return found
 
 

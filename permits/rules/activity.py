@@ -56,17 +56,24 @@ class ActivityResult:
 
 def assess_activity(s: Situation) -> ActivityResult:
     """The ITBX answer for the application's activity in the deciding sub-zones. It depends on
-    nothing else, so the compiled plan keeps each answer for the next parcel that asks."""
-    key = (s.app.activity, tuple(s.subzones()))
+    nothing else, so the compiled plan keeps each answer for the next parcel that asks: keyed by
+    the kegiatan the activity resolved to, so that what is kept is bounded by the plan's own
+    matrix, whatever text callers send."""
+    ids = s.plan.resolve_activity(s.app.activity)
+    subzones = tuple(s.subzones())
+    if not ids:
+        return _assess(s.plan, s.app.activity, ids, list(subzones))
+    key = (ids, subzones)
     found = s.plan.activity_memo.get(key)
     if found is None:
-        found = _assess(s.plan, s.app.activity, list(key[1]))
+        found = _assess(s.plan, s.app.activity, ids, list(subzones))
         s.plan.activity_memo[key] = found
     return found
 
 
-def _assess(plan: CompiledPlan, activity: str, subzones: list[str]) -> ActivityResult:
-    ids = plan.resolve_activity(activity)
+def _assess(
+    plan: CompiledPlan, activity: str, ids: tuple[str, ...], subzones: list[str]
+) -> ActivityResult:
     basis = plan.basis(f"matriks ITBX ({', '.join(plan.sources[:1]) or 'rule set'})")
     if not ids:
         return ActivityResult(

@@ -1,0 +1,64 @@
+"""JSON out with orjson, and conditional reads (ETag, 304) for what clients cache."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+from fastapi import Request
+from starlette.responses import JSONResponse, Response
+
+GEOJSON = "application/geo+json"
+
+
+class OrjsonResponse(JSONResponse):
+    """FastAPI's default JSON response, rendered by orjson (numpy values and dates included)."""
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY)
+
+
+def json_bytes(content: Any) -> bytes:
+    return orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY)
+
+
+def etag_of(*parts: str | bytes) -> str:
+    """A strong ETag from what the representation is made of (content hashes, query)."""
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(part if isinstance(part, bytes) else part.encode())
+        digest.update(b"\0")
+    return f'"{digest.hexdigest()[:32]}"'
+
+
+def not_modified(request: Request, etag: str) -> Response | None:
+    """A 304 when the client already holds this representation (If-None-Match), else None."""
+    sent = request.headers.get("if-none-match")
+    if sent is None:
+        return None
+    tags = {t.strip().removeprefix("W/") for t in sent.split(",")}
+    if "*" in tags or etag in tags:
+        return Response(status_code=304, headers={"ETag": etag})
+    return None
+
+
+def cached(
+    request: Request,
+    etag: str,
+    render: Any,
+    *,
+    media_type: str = "application/json",
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    """The representation under ``etag``: 304 when the client has it, else ``render()``'s bytes
+    (only rendered when needed)."""
+    hit = not_modified(request, etag)
+    if hit is not None:
+        return hit
+    body = render()
+    out = {"ETag": etag, "Cache-Control": "no-cache", **(headers or {})}
+    return Response(
+        body if isinstance(body, bytes) else json_bytes(body), media_type=media_type, headers=out
+    )

@@ -1,0 +1,123 @@
+"""Recorded decisions: checked, then appended to the log; idempotent on the permit system's
+application id or an Idempotency-Key header, read back by id or by application."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Depends, Header, Query
+from starlette.responses import Response
+
+from api.applications import application, engine_problem
+from api.auth import ServicesDep, require
+from api.errors import Problem
+from api.keys import Permission
+from api.metrics import DECISIONS
+from api.routes import problems
+from api.schemas import CheckRequest, RecordedList, RecordedOut
+from gis.errors import GeometryError
+from permits.records import RecordedDecision
+
+router = APIRouter(prefix="/v1", tags=["decisions"])
+
+
+@router.post(
+    "/decisions",
+    summary="Check an application and record the decision (idempotent)",
+    status_code=201,
+    response_model=None,
+    responses={
+        201: {"model": RecordedOut, "description": "Recorded"},
+        200: {"model": RecordedOut, "description": "A retry: the decision recorded before"},
+        **problems(401, 403, 409, 413, 422, 503),
+    },
+)
+def record(
+    body: CheckRequest,
+    services: ServicesDep,
+    _who: Annotated[Any, Depends(require(Permission.RECORD))],
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            min_length=1,
+            max_length=200,
+            description="Makes a retry safe; defaults to the body's application_id",
+        ),
+    ] = None,
+) -> Response:
+    key = idempotency_key or body.application_id
+    if key is None:
+        raise Problem(
+            "validation-failed",
+            "Invalid request",
+            "a recorded decision needs an application_id or an Idempotency-Key header, so "
+            "that a retry cannot record it twice",
+            errors=[{"pointer": "#/application_id", "detail": "required without the header"}],
+        )
+    try:
+        recorded = services.plans.record(
+            application(body), services.decisions, key=key, plan_id=body.plan_id
+        )
+    except GeometryError as exc:
+        raise engine_problem(exc) from None
+    if not recorded.replayed:
+        DECISIONS.labels("recorded", recorded.outcome.value).inc()
+    headers = {"Location": f"/v1/decisions/{recorded.id}"}
+    if recorded.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return Response(
+        _record_bytes(recorded),
+        status_code=200 if recorded.replayed else 201,
+        media_type="application/json",
+        headers=headers,
+    )
+
+
+@router.get(
+    "/decisions/{decision_id}",
+    summary="A recorded decision",
+    response_model=None,
+    responses={200: {"model": RecordedOut}, **problems(401, 403, 404, 503)},
+)
+def read(
+    decision_id: str,
+    services: ServicesDep,
+    _who: Annotated[Any, Depends(require(Permission.READ_DECISIONS))],
+) -> Response:
+    return Response(
+        _record_bytes(services.decisions.get(decision_id)), media_type="application/json"
+    )
+
+
+@router.get(
+    "/decisions",
+    summary="The decisions recorded for an application, oldest first",
+    response_model=None,
+    responses={200: {"model": RecordedList}, **problems(401, 403, 422, 503)},
+)
+def by_application(
+    services: ServicesDep,
+    _who: Annotated[Any, Depends(require(Permission.READ_DECISIONS))],
+    application_id: Annotated[str, Query(min_length=1, max_length=200)],
+) -> Response:
+    found = services.decisions.by_application(application_id)
+    body = b'{"decisions":[' + b",".join(_record_bytes(r) for r in found) + b"]}"
+    return Response(body, media_type="application/json")
+
+
+def _record_bytes(recorded: RecordedDecision) -> bytes:
+    """The record with its decision exactly as stored (canonical JSON, byte for byte)."""
+    meta = orjson.dumps(
+        {
+            "id": recorded.id,
+            "seq": recorded.seq,
+            "created_at": recorded.created_at,
+            "idempotency_key": recorded.idempotency_key,
+            "application_id": recorded.application_id,
+            "outcome": recorded.outcome.value,
+            "plan_version_id": recorded.plan_version_id,
+            "replayed": recorded.replayed,
+        }
+    )
+    return meta[:-1] + b',"decision":' + recorded.decision_json.encode() + b"}"
