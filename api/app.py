@@ -25,7 +25,7 @@ from starlette.types import Scope
 from api import errors
 from api.middleware import BodyLimit, Metrics
 from api.responses import OrjsonResponse
-from api.routes import checks, decisions, health, here
+from api.routes import checks, decisions, health, here, ogc, plans, tiles
 from api.services import Services
 from api.settings import Settings
 
@@ -74,7 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     errors.install(app)
-    for module in (checks, decisions, here, health):
+    for module in (checks, decisions, here, plans, ogc, tiles, health):
         app.include_router(module.router)
     app.add_middleware(BodyLimit, limit_for=_limits(settings))
     if settings.api.cors_origins:

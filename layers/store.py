@@ -17,9 +17,20 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
-from alembic import command
+from alembic import command, context
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, Row, Table, delete, insert, select, text, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    MetaData,
+    Row,
+    Table,
+    delete,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.exc import DBAPIError
 
 from layers import schema
@@ -329,6 +340,22 @@ def upgrade(engine: Engine, migrations: Path) -> None:
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         config.attributes["connection"] = conn
         command.upgrade(config, "head")
+
+
+def run_migrations(metadata: MetaData, version_table: str | None = None) -> None:
+    """The body of an Alembic ``env.py``: migrate ``metadata``'s tables, and only those, on the
+    connection ``upgrade`` hands over. Each component (plan store, decision log, API keys) has
+    its own history and version table in the one database."""
+    connection = context.config.attributes["connection"]
+    context.configure(
+        connection=connection,
+        target_metadata=metadata,
+        version_table=version_table or "alembic_version",
+        render_as_batch=connection.dialect.name == "sqlite",
+        include_name=lambda name, type_, _parent: type_ != "table" or name in metadata.tables,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
 
 
 # -- rules as rows ---------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from api.services import Services
 from gis.errors import GeometryError, SimtaruError
 from layers.errors import StoreError
 from permits.application import Application
+from permits.batch import BUILDING_COLUMNS
 from permits.decision import Decision
 
 router = APIRouter(prefix="/v1", tags=["checks"])
@@ -164,17 +165,6 @@ def _items(raw: bytes, kind: str, activity: str | None, crs: str | None) -> list
     return [_from_feature(f, activity, crs) for f in features]
 
 
-_BUILDING = (
-    "footprint_m2",
-    "floor_area_m2",
-    "height_m",
-    "floors",
-    "green_area_m2",
-    "basement_m2",
-    "ground_elevation_m",
-)
-
-
 def _from_feature(feature: Any, activity: str | None, crs: str | None) -> Any:
     """A feature as a check request: geometry as the parcel, properties as the rest (building
     figures may be flat properties, as GIS exports have them)."""
@@ -182,7 +172,7 @@ def _from_feature(feature: Any, activity: str | None, crs: str | None) -> Any:
         return feature
     props = dict(feature.get("properties") or {})
     building = dict(props.pop("building", None) or {})
-    for name in _BUILDING:
+    for name in BUILDING_COLUMNS:
         if name in props:
             value = props.pop(name)
             if value is not None:
