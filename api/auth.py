@@ -20,8 +20,13 @@ _header = APIKeyHeader(
 _bearer = HTTPBearer(auto_error=False, description="The same API key as a bearer token")
 
 
-def services(request: Request) -> Services:
+def services_of(request: Request) -> Services:
     return request.app.state.services  # type: ignore[no-any-return]
+
+
+async def services(request: Request) -> Services:
+    """The worker's services (async: a sync dependency would cost a trip to the thread pool)."""
+    return services_of(request)
 
 
 ServicesDep = Annotated[Services, Depends(services)]
@@ -36,7 +41,7 @@ async def caller(
     token = header or (bearer.credentials if bearer else None)
     if not token:
         return ANONYMOUS
-    found = services(request).keys.verify(token)
+    found = services_of(request).keys.verify(token)
     if found is None:
         raise Problem(
             "unauthorized",
@@ -56,7 +61,7 @@ def require(permission: Permission) -> Callable[..., Coroutine[Any, Any, Caller]
         if (
             permission is Permission.READ
             and who.role is None
-            and services(request).settings.api.open_reads
+            and services_of(request).settings.api.open_reads
         ):
             return who
         if who.role is None:

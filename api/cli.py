@@ -14,13 +14,23 @@ from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
 
+from api.keys import KeyStore, Role
+from api.server import serve
+from api.settings import ApiSettings
 from gis.errors import SimtaruError
 from layers.demo_loader import load_demo
-from layers.importer import OverlaySource, PlanSources, import_plan
+from layers.importer import (
+    OVERLAY_SPEC,
+    OverlaySource,
+    PlanSources,
+    import_plan,
+    parse_pairs,
+)
 from layers.model import PlanKind, PlanVersion, Region
 from layers.settings import StoreSettings
 from layers.store import PlanStore
 from layers.stores import open_store
+from permits.records import DecisionStore
 
 Command = Callable[[PlanStore, argparse.Namespace], None]
 
@@ -29,7 +39,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     try:
-        store = open_store(args.store or StoreSettings().store_url)
+        args.store_url = args.store or StoreSettings().store_url
+        store = open_store(args.store_url)
         try:
             args.run(store, args)
         finally:
@@ -40,18 +51,46 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def _serve(store: PlanStore, _args: argparse.Namespace) -> None:
-    version = load_demo(store)
-    plan = store.plan(version.plan_id)
-    print(f"Simtaru is ready on {_where(store)}")
-    print(f"  plan {plan.id}: {plan.name} ({plan.legal_basis})")
-    _print_version(version)
-    print("The HTTP service arrives with its own release; until then use the command line")
-    print("(`simtaru --help`) or Python: `from layers.stores import open_store`.")
+def _serve(store: PlanStore, args: argparse.Namespace) -> None:
+    """Migrate once, load the demo city into a store without plans, then run the HTTP service
+    in worker processes (each builds its own engines; they find the store in the environment)."""
+    if not store.plans() and not args.no_demo:
+        load_demo(store)
+    DecisionStore.of(store)
+    keys = KeyStore(store.engine)
+    for version in store.versions_in_force(date.today()):
+        plan = store.plan(version.plan_id)
+        print(f"plan {plan.id}: {plan.name} ({plan.legal_basis})")
+        _print_version(version, indent="  ")
+    if not keys.list():
+        _key, token = keys.create("first admin", Role.ADMIN)
+        print(f"No API key existed; made one for an admin (shown once): {token}")
+    print(f"Simtaru serves {_where(store)} at http://{args.host}:{args.port}/v1/docs")
+    store.close()
+    serve(args.store_url, args.host, args.port, args.workers)
 
 
 def _demo(store: PlanStore, _args: argparse.Namespace) -> None:
     _print_version(load_demo(store))
+
+
+def _key_add(store: PlanStore, args: argparse.Namespace) -> None:
+    key, token = KeyStore(store.engine).create(args.name, Role(args.role))
+    print(f"key {key.id} for {key.name} ({key.role.value}); the key, shown only now:")
+    print(token)
+
+
+def _key_revoke(store: PlanStore, args: argparse.Namespace) -> None:
+    key = KeyStore(store.engine).revoke(args.id)
+    print(f"key {key.id} of {key.name} ({key.role.value}) revoked")
+
+
+def _keys(store: PlanStore, _args: argparse.Namespace) -> None:
+    for key in KeyStore(store.engine).list():
+        state = f"revoked {key.revoked_at:%Y-%m-%d %H:%M}" if key.revoked_at else "active"
+        print(
+            f"key {key.id}: {key.name} ({key.role.value}), made {key.created_at:%Y-%m-%d}, {state}"
+        )
 
 
 def _region_add(store: PlanStore, args: argparse.Namespace) -> None:
@@ -84,7 +123,7 @@ def _import(store: PlanStore, args: argparse.Namespace) -> None:
     sources = PlanSources(
         zoning=args.zoning,
         layer=args.layer,
-        mapping=dict(_pairs(args.map, "--map")),
+        mapping=dict(parse_pairs(args.map, "--map")),
         crs_epsg=args.crs,
         allow_z=args.allow_z,
         itbx=args.itbx,
@@ -93,7 +132,9 @@ def _import(store: PlanStore, args: argparse.Namespace) -> None:
         intensity=args.intensity,
         crosswalk=args.crosswalk,
         provisions=args.provisions,
-        overlays=tuple(_overlay(kind, spec) for kind, spec in _pairs(args.overlay, "--overlay")),
+        overlays=tuple(
+            OverlaySource.parse(spec, Path(), "--overlay") for spec in args.overlay or ()
+        ),
     )
     version = import_plan(store, args.plan, sources, args.label or args.zoning.stem)
     _print_version(version)
@@ -135,37 +176,6 @@ def _where(store: PlanStore) -> str:
     return str(path) if path else "PostGIS"
 
 
-_OVERLAY_OPTIONS = {
-    "layer": "layer",
-    "name": "name_column",
-    "class": "klass_column",
-    "ceiling": "ceiling_column",
-}
-
-
-def _overlay(kind: str, spec: str) -> OverlaySource:
-    """``PATH[,layer=L][,name=COL][,class=COL][,ceiling=COL]`` as an overlay source."""
-    path, *options = spec.split(",")
-    chosen = dict(_pairs(options, f"--overlay {kind}="))
-    unknown = sorted(set(chosen) - set(_OVERLAY_OPTIONS))
-    if unknown:
-        raise SimtaruError(
-            f"--overlay {kind}: unknown option(s) {', '.join(unknown)}; "
-            f"options: {', '.join(_OVERLAY_OPTIONS)}"
-        )
-    return OverlaySource(kind, Path(path), **{_OVERLAY_OPTIONS[k]: v for k, v in chosen.items()})
-
-
-def _pairs(items: Sequence[str] | None, option: str) -> list[tuple[str, str]]:
-    pairs = []
-    for item in items or ():
-        key, sep, value = item.partition("=")
-        if not sep or not key or not value:
-            raise SimtaruError(f"{option} takes NAME=VALUE, not {item!r}")
-        pairs.append((key, value))
-    return pairs
-
-
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="simtaru", description=__doc__.splitlines()[0])
     parser.add_argument("--store", help="postgresql+psycopg:// URL or .gpkg path")
@@ -176,8 +186,20 @@ def _parser() -> argparse.ArgumentParser:
         sub.set_defaults(run=run)
         return sub
 
-    command("serve", _serve, "load the demo city if needed and show what is in force")
+    sub = command(
+        "serve", _serve, "start the HTTP service (the demo city in a store without plans)"
+    )
+    sub.add_argument("--host", default=ApiSettings().host)
+    sub.add_argument("--port", type=int, default=ApiSettings().port)
+    sub.add_argument("--workers", type=int, default=ApiSettings().workers)
+    sub.add_argument("--no-demo", action="store_true", help="do not load the demo city")
     command("demo", _demo, "import and activate the generated demo city (idempotent)")
+    sub = command("key-add", _key_add, "make an API key for a role (printed once)")
+    sub.add_argument("name", help="who holds it, e.g. 'SIMBG permit desk'")
+    sub.add_argument("--role", required=True, choices=[r.value for r in Role])
+    sub = command("key-revoke", _key_revoke, "revoke an API key by its id")
+    sub.add_argument("id")
+    command("keys", _keys, "list the API keys (ids, holders, roles; never the keys)")
     sub = command("region-add", _region_add, "add a region (kabupaten/kota) by its BPS code")
     sub.add_argument("code")
     sub.add_argument("name")
@@ -205,7 +227,7 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_argument(
         "--overlay",
         action="append",
-        help="KIND=PATH[,layer=L][,name=COL][,class=COL][,ceiling=COL], e.g. "
+        help=f"{OVERLAY_SPEC}, e.g. "
         "LP2B=lp2b.shp or KKOP=overlays.gpkg,layer=kkop,ceiling=ELEV_MAX",
     )
     sub.add_argument("--label", help="version label (default: the file name)")

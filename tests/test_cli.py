@@ -4,14 +4,20 @@ activate; mistakes end in one readable line and exit status 2."""
 from __future__ import annotations
 
 import json
+import os
+import re
+import signal
+import socket
 import subprocess
 import sys
 import uuid
 from pathlib import Path
 
+import httpx
 import pytest
 
 from api.cli import main
+from api.schemas import EXAMPLE_PARCEL
 from layers.demo import build_demo_plan, write_demo_files
 
 
@@ -28,15 +34,77 @@ def run(capsys, *args: str) -> tuple[int, str, str]:
     return code, out, err
 
 
-def test_serve_loads_the_demo_city_once(capsys, tmp_path):
+def serve(store: str, *extra: str) -> tuple[subprocess.Popen, str, str]:
+    """``simtaru serve`` as the README runs it, on a free port: the process, its URL and what it
+    printed before the workers were up."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "api.cli", "--store", store, "serve", "--port", str(port), *extra],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    printed = []
+    for line in proc.stdout:
+        printed.append(line)
+        if "Application startup complete" in line:
+            break
+    return proc, f"http://127.0.0.1:{port}", "".join(printed)
+
+
+def stop(proc: subprocess.Popen) -> None:
+    os.killpg(proc.pid, signal.SIGTERM)
+    proc.wait(timeout=30)
+    proc.stdout.close()
+
+
+def test_serve_loads_the_demo_city_once_and_answers_checks(tmp_path):
     store = str(tmp_path / "var" / "simtaru.gpkg")
-    code, out, _ = run(capsys, "--store", store, "serve")
+    proc, url, printed = serve(store, "--workers", "2")
+    try:
+        assert "RDTR Kota Demo" in printed and "active, in force from 2024-07-01" in printed
+        key = re.search(r"stk_[0-9a-f]{12}_[A-Za-z0-9_-]{32}", printed).group(0)
+        ready = httpx.get(url + "/health/ready", timeout=30)
+        assert ready.status_code == 200 and ready.json()["checks"]["plans_in_force"] == 1
+        answer = httpx.post(
+            url + "/v1/checks",
+            json={"parcel": EXAMPLE_PARCEL, "activity": "47112"},
+            headers={"X-API-Key": key},
+            timeout=30,
+        )
+        assert answer.status_code == 200 and answer.json()["zones"][0]["subzone_code"] == "R-3"
+    finally:
+        stop(proc)
+    proc, _url, again = serve(store)
+    stop(proc)
+    assert "No API key existed" not in again  # the first start's key is kept
+    assert main(["--store", store, "plans"]) == 0
+
+
+def test_keys_are_made_listed_and_revoked(capsys, tmp_path):
+    store = str(tmp_path / "simtaru.gpkg")
+    code, out, _ = run(
+        capsys, "--store", store, "key-add", "SIMBG permit desk", "--role", "permit-system"
+    )
     assert code == 0
-    assert "RDTR Kota Demo" in out and "active, in force from 2024-07-01" in out
-    code, again, _ = run(capsys, "--store", store, "serve")
-    assert (code, again) == (0, out)
-    _, plans, _ = run(capsys, "--store", store, "plans")
-    assert plans.count("version ") == 1
+    key_id = re.search(r"key ([0-9a-f]{12}) for SIMBG permit desk \(permit-system\)", out).group(1)
+    token = out.splitlines()[-1]
+    assert token.startswith(f"stk_{key_id}_")
+    _, listed, _ = run(capsys, "--store", store, "keys")
+    assert f"key {key_id}: SIMBG permit desk (permit-system)" in listed and "active" in listed
+    assert token not in listed
+    assert run(capsys, "--store", store, "key-revoke", key_id)[0] == 0
+    _, listed, _ = run(capsys, "--store", store, "keys")
+    assert "revoked" in listed
+    code, _, err = run(capsys, "--store", store, "key-revoke", key_id)
+    assert code == 2 and "already revoked" in err
+    with pytest.raises(SystemExit) as refused:
+        main(["--store", store, "key-add", "x", "--role", "root"])
+    assert refused.value.code == 2
+    assert "invalid choice: 'root'" in capsys.readouterr().err
 
 
 def test_import_report_activate_in_force(capsys, tmp_path, store_url):
