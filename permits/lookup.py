@@ -108,6 +108,10 @@ def what_applies(
         point = transform_geometry(place, src, epsg, authority_order=authority_order, what="point")
         pieces = [(int(row), None, None) for row in plan.index.zones_at(point)]
         probe, lot_m2 = point, None
+    elif not isinstance(place, shapely.Polygon | shapely.MultiPolygon):
+        raise GeometryError(
+            f"give a Point or a parcel (Polygon or MultiPolygon), not a {place.geom_type}"
+        )
     else:
         prepared = prepare_parcel(
             place, src, epsg, limits=engine.settings.limits, authority_order=authority_order

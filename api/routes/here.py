@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Query
 from shapely.geometry.base import BaseGeometry
 from starlette.responses import Response
 
-from api.applications import crs_of, engine_problem, geometry
+from api.applications import as_problem, crs_of, geometry
 from api.auth import ServicesDep, require
 from api.keys import Permission
 from api.routes import problems
@@ -84,6 +84,6 @@ def _answer(
             for e in engines
         ]
     except GeometryError as exc:
-        raise engine_problem(exc) from None
+        raise as_problem(exc, "geometry") from None
     places = [f.to_dict() for f in found if f.subzones]
     return Response(orjson.dumps({"places": places}), media_type="application/json")
