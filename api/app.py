@@ -31,6 +31,9 @@ from api.settings import Settings
 
 log = logging.getLogger("simtaru.api")
 
+#: Every route of the service, by resource.
+ROUTERS = tuple(m.router for m in (checks, decisions, here, plans, ogc, tiles, health))
+
 DESCRIPTION = """
 Simtaru checks permit applications against the city's spatial plan (RDTR) in force and explains
 its decision rule by rule; it serves the plan's versions and layers to planners, QGIS and maps.
@@ -74,8 +77,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     errors.install(app)
-    for module in (checks, decisions, here, plans, ogc, tiles, health):
-        app.include_router(module.router)
+    for router in ROUTERS:
+        app.include_router(router)
     app.add_middleware(BodyLimit, limit_for=_limits(settings))
     if settings.api.cors_origins:
         app.add_middleware(

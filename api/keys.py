@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import re
 import secrets
 import time
@@ -178,16 +179,16 @@ class KeyRing:
     """The active keys in memory. ``refresh`` replaces them in one assignment; a failed refresh
     keeps the last good set, so a database outage does not lock callers out."""
 
-    #: Seconds between two store lookups for keys not in memory (unknown keys cost no query).
+    #: Seconds between two store lookups for keys not in memory: a key made since the last
+    #: refresh works at once, while a stream of unknown keys costs at most one query a second.
     MISS_INTERVAL_S = 1.0
 
     def __init__(self, store: KeyStore) -> None:
         self.store = store
         self._keys: dict[str, tuple[str, Role, str]] = {}
-        self._refreshed = 0.0
+        self._missed = -math.inf
 
     def refresh(self) -> None:
-        self._refreshed = time.monotonic()
         try:
             self._keys = self.store.active()
         except DBAPIError as exc:
@@ -200,7 +201,8 @@ class KeyRing:
         if ident is None:
             return None
         found = self._keys.get(ident)
-        if found is None and time.monotonic() - self._refreshed > self.MISS_INTERVAL_S:
+        if found is None and time.monotonic() - self._missed > self.MISS_INTERVAL_S:
+            self._missed = time.monotonic()
             try:
                 self.refresh()
             except StoreError:
