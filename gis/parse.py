@@ -321,6 +321,8 @@ def _check_geojson(obj: object, prefix: str) -> None:
     if not isinstance(obj, Mapping):
         raise GeometryError(f"{where}a geometry must be an object, not {reprlib.repr(obj)}")
     kind = obj.get("type")
+    if kind is not None and not isinstance(kind, str):
+        raise GeometryError(f"{where}'type' must be a string, not {reprlib.repr(kind)}")
     if kind in _FEATURE_HINT:
         raise GeometryError(
             f"{where}a {kind} was given where a geometry is expected; {_FEATURE_HINT[kind]}"

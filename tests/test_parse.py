@@ -552,3 +552,9 @@ def test_a_crs_input_can_be_passed_on_resolved():
     assert isinstance(crs_in, CrsInput)
     assert resolve_crs(crs_in) is crs_in
     assert resolve_crs(pyproj.CRS("EPSG:32650")).epsg == BONTANG_EPSG
+
+
+@pytest.mark.parametrize("kind", [{}, [], 3])
+def test_a_geojson_type_that_is_not_a_string_is_named(kind):
+    with pytest.raises(GeometryError, match="'type' must be a string"):
+        parse_geometry({"type": kind, "coordinates": [0, 0]}, fmt="geojson")
