@@ -10,9 +10,10 @@ import bisect
 import json
 import re
 from collections import defaultdict
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -53,9 +54,12 @@ FLAG_PROVISIONS = MappingProxyType(
     }
 )
 
+T = TypeVar("T")
+
 SPLIT_POLICIES = ("strictest", "dominant", "per_piece")
 _STRICTNESS = {ItbxClass.I: 0, ItbxClass.T: 1, ItbxClass.B: 2, ItbxClass.X: 3}
 _KBLI = re.compile(r"\d{5}")
+_MISSING = object()
 
 
 def norm(text: str | None) -> str:
@@ -90,6 +94,18 @@ class Overlays:
     ceiling_m: NDArray[np.float64]
     index: shapely.STRtree
 
+    def overlap_many(
+        self, parcels: NDArray[np.object_]
+    ) -> tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.float64]]:
+        """(parcel row, overlay row, area m2) for every overlay polygon a parcel intersects, by
+        parcel, for all parcels in one tree query. GEOS measures the areas (each pair alike
+        whether asked for one parcel or many), as overlays are few beside the zones."""
+        if not len(self.kind) or not len(parcels):
+            return np.empty(0, np.intp), np.empty(0, np.intp), np.empty(0, np.float64)
+        parcel_idx, rows = self.index.query(parcels, predicate="intersects")
+        areas = shapely.area(shapely.intersection(parcels[parcel_idx], self.geometry[rows]))
+        return parcel_idx, rows, np.asarray(areas, dtype=np.float64)
+
 
 @dataclass(frozen=True)
 class CompiledPlan:
@@ -111,25 +127,32 @@ class CompiledPlan:
     sources: tuple[str, ...]
     refuse_repairs: bool = False
     lot_breaks: dict[str, tuple[float, ...]] = field(default_factory=dict)
-    _limits: dict[tuple[str, str | None, int], dict[str, Limit]] = field(
-        default_factory=dict, repr=False, compare=False
-    )
-    #: ITBX answers by (kegiatan ids, deciding sub-zones), kept by ``rules.activity``.
-    activity_memo: dict[tuple[tuple[str, ...], tuple[str, ...]], Any] = field(
-        default_factory=dict, repr=False, compare=False
-    )
+    _kept: dict[Hashable, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def kept(self, key: Hashable, make: Callable[[], T]) -> T:
+        """What ``make`` answers for ``key``, worked out once and kept for the next check that
+        asks. For what depends on the plan and on a few classes of input (sub-zones, road class,
+        lot-size class, the kegiatan an activity resolves to), never on a parcel's own figures,
+        so that what is kept is bounded by the plan's tables whatever callers send. Keys start
+        with the rule that keeps them. A dict insert is atomic: two threads may at worst work
+        the same entry out twice, and keep equal answers."""
+        found = self._kept.get(key, _MISSING)
+        if found is _MISSING:
+            found = self._kept[key] = make()
+        return found  # type: ignore[no-any-return]
+
+    def lot_class(self, code: str, lot_m2: float) -> int:
+        """Which of the sub-zone's lot-size classes a lot of ``lot_m2`` falls in: limits change
+        only where a lot crosses a class boundary."""
+        return bisect.bisect_right(self.lot_breaks.get(code, ()), lot_m2)
 
     def limits(self, code: str, lot_m2: float, road_class: str | None) -> dict[str, Limit]:
-        """A sub-zone's limits for a lot, by field. They change only where the lot crosses a
-        size-class boundary, so they are worked out once per class and road class and kept
-        (a dict insert is atomic; two threads may at worst work the same entry out twice)."""
-        breaks = self.lot_breaks.get(code, ())
-        key = (code, road_class, bisect.bisect_right(breaks, lot_m2))
-        found = self._limits.get(key)
-        if found is None:
-            found = limits_for(self.intensity.get(code, ()), lot_m2, road_class)
-            self._limits[key] = found
-        return found
+        """A sub-zone's limits for a lot, by field, worked out once per lot-size class and road
+        class."""
+        return self.kept(
+            ("limits", code, road_class, self.lot_class(code, lot_m2)),
+            lambda: limits_for(self.intensity.get(code, ()), lot_m2, road_class),
+        )
 
     def resolve_activity(self, activity: str) -> tuple[str, ...]:
         """The kegiatan ids an application's activity names: through the KBLI crosswalk for a

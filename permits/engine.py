@@ -119,7 +119,7 @@ class Engine:
         )
         activity = assess_activity(s)
         provisions = assess_provisions(s, tol)
-        subzones = s.subzones()[:1] if self.plan.split_policy == "dominant" else s.subzones()
+        subzones = s.subzones[:1] if self.plan.split_policy == "dominant" else s.subzones
         limits = {code: self.plan.limits(code, lot_m2, app.road_class) for code in subzones}
         findings = (
             *located,

@@ -60,19 +60,15 @@ def assess_activity(s: Situation) -> ActivityResult:
     the kegiatan the activity resolved to, so that what is kept is bounded by the plan's own
     matrix, whatever text callers send."""
     ids = s.plan.resolve_activity(s.app.activity)
-    subzones = tuple(s.subzones())
     if not ids:
-        return _assess(s.plan, s.app.activity, ids, list(subzones))
-    key = (ids, subzones)
-    found = s.plan.activity_memo.get(key)
-    if found is None:
-        found = _assess(s.plan, s.app.activity, ids, list(subzones))
-        s.plan.activity_memo[key] = found
-    return found
+        return _assess(s.plan, s.app.activity, ids, s.subzones)
+    return s.plan.kept(
+        (RULE, ids, s.subzones), lambda: _assess(s.plan, s.app.activity, ids, s.subzones)
+    )
 
 
 def _assess(
-    plan: CompiledPlan, activity: str, ids: tuple[str, ...], subzones: list[str]
+    plan: CompiledPlan, activity: str, ids: tuple[str, ...], subzones: tuple[str, ...]
 ) -> ActivityResult:
     basis = plan.basis(f"matriks ITBX ({', '.join(plan.sources[:1]) or 'rule set'})")
     if not ids:

@@ -7,6 +7,7 @@ them (the decision store in the service; nothing in a notebook, where the rule i
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 from typing import Protocol
 
 from shapely.geometry.base import BaseGeometry
@@ -40,22 +41,10 @@ def assess_distance(
     if not min_distance_m:
         return []
     required = max(min_distance_m.values())
-    codes = sorted(code for code, d in min_distance_m.items() if d == required)
-    basis = s.plan.basis(f"matriks ITBX, ketentuan T (jarak minimal), sub-zona {', '.join(codes)}")
+    codes = tuple(sorted(code for code, d in min_distance_m.items() if d == required))
     if neighbours is None:
-        return [
-            Finding(
-                rule=f"{RULE}.same_activity",
-                status=Status.NOT_ASSESSED,
-                effect=Effect.CONDITION,
-                message_id=f"Jarak min. {required:g} m dari kegiatan sejenis menjadi syarat.",
-                message_en=f"At least {required:g} m from the same activity is a condition "
-                "(no record of approved decisions to measure against).",
-                basis=basis,
-                unit="m",
-                limit=required,
-            )
-        ]
+        return [s.plan.kept((RULE, required, codes), partial(_condition, s, required, codes))]
+    basis = _basis(s, codes)
     nearest = neighbours.nearest_same_activity(
         plan_version_id=s.plan.ref.version_id,
         activity_ids=activity_ids,
@@ -79,3 +68,23 @@ def assess_distance(
             limit=required,
         )
     ]
+
+
+def _basis(s: Situation, codes: tuple[str, ...]) -> str:
+    return s.plan.basis(f"matriks ITBX, ketentuan T (jarak minimal), sub-zona {', '.join(codes)}")
+
+
+def _condition(s: Situation, required: float, codes: tuple[str, ...]) -> Finding:
+    """Without a record of decisions the distance is a condition: the same for every parcel of
+    these sub-zones, so the compiled plan keeps it."""
+    return Finding(
+        rule=f"{RULE}.same_activity",
+        status=Status.NOT_ASSESSED,
+        effect=Effect.CONDITION,
+        message_id=f"Jarak min. {required:g} m dari kegiatan sejenis menjadi syarat.",
+        message_en=f"At least {required:g} m from the same activity is a condition "
+        "(no record of approved decisions to measure against).",
+        basis=_basis(s, codes),
+        unit="m",
+        limit=required,
+    )

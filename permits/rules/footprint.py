@@ -16,22 +16,20 @@ RULE = "footprint"
 OUTSIDE_TOLERANCE_M2 = 0.01
 
 
+#: Why the setback is not measured, in Indonesian and English.
+_NO_FOOTPRINT = ("denah bangunan tidak diberikan", "no footprint polygon given")
+_NO_FRONTAGE = ("sisi jalan persil tidak diberikan", "the lot's road edge was not given")
+
+
 def assess_footprint(s: Situation, limits: dict[str, dict[str, Limit]]) -> list[Finding]:
     """``limits`` by deciding sub-zone, as ``intensity.limits_for`` gives them."""
-    basis = s.plan.basis("ketentuan tata bangunan (GSB, jarak bebas)")
     gsb = _gsb(limits)
-    findings: list[Finding] = []
     if s.footprint is None:
-        if gsb is not None:
-            findings.append(
-                _setback_condition(
-                    gsb, basis, "denah bangunan tidak diberikan", "no footprint polygon given"
-                )
-            )
-        return findings
+        return [] if gsb is None else [_setback_condition(s, gsb, _NO_FOOTPRINT)]
+    basis = _basis(s)
     outside = float(s.footprint.difference(s.parcel).area)
     inside = outside <= OUTSIDE_TOLERANCE_M2
-    findings.append(
+    findings = [
         Finding(
             rule=f"{RULE}.inside",
             status=Status.PASS if inside else Status.FAIL,
@@ -51,15 +49,11 @@ def assess_footprint(s: Situation, limits: dict[str, dict[str, Limit]]) -> list[
             unit="m2",
             limit=OUTSIDE_TOLERANCE_M2,
         )
-    )
+    ]
     if gsb is None:
         return findings
     if s.frontage is None:
-        findings.append(
-            _setback_condition(
-                gsb, basis, "sisi jalan persil tidak diberikan", "the lot's road edge was not given"
-            )
-        )
+        findings.append(_setback_condition(s, gsb, _NO_FRONTAGE))
         return findings
     distance = float(s.footprint.distance(s.frontage))
     ok = distance + 1e-9 >= gsb
@@ -79,20 +73,30 @@ def assess_footprint(s: Situation, limits: dict[str, dict[str, Limit]]) -> list[
     return findings
 
 
+def _basis(s: Situation) -> str:
+    return s.plan.basis("ketentuan tata bangunan (GSB, jarak bebas)")
+
+
 def _gsb(limits: dict[str, dict[str, Limit]]) -> float | None:
     """The largest GSB (m) among the deciding sub-zones for the lot's road class."""
     values = [table["gsb_min_m"].value for table in limits.values() if "gsb_min_m" in table]
     return max(values) if values else None
 
 
-def _setback_condition(gsb: float, basis: str, why_id: str, why_en: str) -> Finding:
-    return Finding(
-        rule=f"{RULE}.gsb",
-        status=Status.NOT_ASSESSED,
-        effect=Effect.CONDITION,
-        message_id=f"GSB min. {gsb:g} m dari jalan menjadi syarat ({why_id}).",
-        message_en=f"A setback (GSB) of at least {gsb:g} m is a condition ({why_en}).",
-        basis=basis,
-        unit="m",
-        limit=gsb,
+def _setback_condition(s: Situation, gsb: float, why: tuple[str, str]) -> Finding:
+    """The setback as a condition where it cannot be measured: the same for every parcel with
+    this GSB, so the compiled plan keeps it."""
+    why_id, why_en = why
+    return s.plan.kept(
+        (RULE, "gsb", gsb, why),
+        lambda: Finding(
+            rule=f"{RULE}.gsb",
+            status=Status.NOT_ASSESSED,
+            effect=Effect.CONDITION,
+            message_id=f"GSB min. {gsb:g} m dari jalan menjadi syarat ({why_id}).",
+            message_en=f"A setback (GSB) of at least {gsb:g} m is a condition ({why_en}).",
+            basis=_basis(s),
+            unit="m",
+            limit=gsb,
+        ),
     )

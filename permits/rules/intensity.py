@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import partial
 
 from layers.model import IntensityRule
 from permits.decision import Effect, Finding, Status
@@ -121,18 +122,92 @@ def assess_intensity(
 ) -> list[Finding]:
     """``limits`` by sub-zone (from ``limits_for``) for the sub-zones that decide."""
     figures = measured(s)
+    capped = tuple(sorted(caps.items()))
     findings: list[Finding] = []
     for code, table in limits.items():
         if not s.plan.intensity.get(code):
-            findings.append(_no_rules(s, code))
+            findings.append(s.plan.kept((RULE, "no_data", code), partial(_no_rules, s, code)))
             continue
-        for check in CHECKS:
-            limit = table.get(check.field)
-            if limit is None:
-                continue
-            limit = _adjusted(limit, check.field, reductions.get(code), caps.get(check.field))
-            findings.append(_finding(s, code, check, limit, figures[check.field]))
+        key = (RULE, code, s.app.road_class, s.plan.lot_class(code, s.lot_m2), capped)
+        pct = reductions.get(code)
+        bounds = s.plan.kept((*key, pct), partial(_bounds, s, code, table, pct, caps))
+        findings += [bound.finding(figures[bound.check.field]) for bound in bounds]
     return findings
+
+
+@dataclass(frozen=True)
+class Bound:
+    """One check of a sub-zone with its limit in force (reduced, capped) and everything of its
+    finding that the building's figures do not change. Worked out once per sub-zone, lot-size
+    class, road class, reduction and caps, and kept by the compiled plan, so a check only
+    words the figures it was given."""
+
+    check: Check
+    limit: Limit
+    code: str
+    basis: str
+    details: dict[str, object]
+    #: The finding where the figure is not given: the limit stands as a condition.
+    unassessed: Finding
+
+    def finding(self, value: float | None) -> Finding:
+        if value is None:
+            return self.unassessed
+        check, limit = self.check, self.limit
+        ok = value <= limit.value + 1e-9 if check.maximum else value + 1e-9 >= limit.value
+        bound_id, bound_en = _BOUNDS[check.maximum]
+        return Finding(
+            rule=self.unassessed.rule,
+            status=Status.PASS if ok else Status.FAIL,
+            effect=Effect.NONE if ok else Effect.REJECT,
+            message_id=f"{check.label_id} {value:.4g} {check.unit}, {bound_id} {limit.value:g}.",
+            message_en=f"{check.label_en} {value:.4g} {check.unit}; {bound_en} {limit.value:g}.",
+            basis=self.basis,
+            measured=value,
+            unit=check.unit,
+            limit=limit.value,
+            subzone_code=self.code,
+            details=self.details,
+        )
+
+
+#: How a limit is worded, by whether it is a maximum.
+_BOUNDS = {True: ("maks.", "at most"), False: ("min.", "at least")}
+
+
+def _bounds(
+    s: Situation, code: str, table: dict[str, Limit], pct: float | None, caps: dict[str, float]
+) -> tuple[Bound, ...]:
+    basis = s.plan.basis(f"tabel intensitas pemanfaatan ruang, sub-zona {code}")
+    bounds = []
+    for check in CHECKS:
+        limit = table.get(check.field)
+        if limit is None:
+            continue
+        limit = _adjusted(limit, check.field, pct, caps.get(check.field))
+        details = _how(s, limit)
+        bound_id, bound_en = _BOUNDS[check.maximum]
+        unassessed = Finding(
+            rule=f"{RULE}.{check.name}",
+            status=Status.NOT_ASSESSED,
+            effect=Effect.CONDITION,
+            message_id=(
+                f"{check.label_id} {bound_id} {limit.value:g} {check.unit} "
+                "(angka tidak diberikan; menjadi syarat)."
+            ),
+            message_en=(
+                f"{check.label_en} {bound_en} {limit.value:g} {check.unit} "
+                "(figure not given; it stands as a condition)."
+            ),
+            basis=basis,
+            measured=None,
+            unit=check.unit,
+            limit=limit.value,
+            subzone_code=code,
+            details=details,
+        )
+        bounds.append(Bound(check, limit, code, basis, details, unassessed))
+    return tuple(bounds)
 
 
 def _adjusted(limit: Limit, field: str, pct: float | None, cap: float | None) -> Limit:
@@ -142,40 +217,6 @@ def _adjusted(limit: Limit, field: str, pct: float | None, cap: float | None) ->
     if cap is not None and cap < value:
         value, capped = cap, True
     return Limit(value, limit.rules, limit.strictest_of, reduced, capped)
-
-
-def _finding(s: Situation, code: str, check: Check, limit: Limit, value: float | None) -> Finding:
-    bound_id = "maks." if check.maximum else "min."
-    bound_en = "at most" if check.maximum else "at least"
-    if value is None:
-        status, effect = Status.NOT_ASSESSED, Effect.CONDITION
-        message_id = (
-            f"{check.label_id} {bound_id} {limit.value:g} {check.unit} "
-            "(angka tidak diberikan; menjadi syarat)."
-        )
-        message_en = (
-            f"{check.label_en} {bound_en} {limit.value:g} {check.unit} "
-            "(figure not given; it stands as a condition)."
-        )
-    else:
-        ok = value <= limit.value + 1e-9 if check.maximum else value + 1e-9 >= limit.value
-        status = Status.PASS if ok else Status.FAIL
-        effect = Effect.NONE if ok else Effect.REJECT
-        message_id = f"{check.label_id} {value:.4g} {check.unit}, {bound_id} {limit.value:g}."
-        message_en = f"{check.label_en} {value:.4g} {check.unit}; {bound_en} {limit.value:g}."
-    return Finding(
-        rule=f"{RULE}.{check.name}",
-        status=status,
-        effect=effect,
-        message_id=message_id,
-        message_en=message_en,
-        basis=s.plan.basis(f"tabel intensitas pemanfaatan ruang, sub-zona {code}"),
-        measured=value,
-        unit=check.unit,
-        limit=limit.value,
-        subzone_code=code,
-        details=_how(s, limit),
-    )
 
 
 def _how(s: Situation, limit: Limit) -> dict[str, object]:

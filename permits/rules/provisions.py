@@ -12,9 +12,6 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-import shapely
-
 from layers.model import SpecialProvision
 from permits.compiled import FLAG_PROVISIONS, norm
 from permits.decision import Effect, Finding, Status
@@ -83,13 +80,8 @@ def _overlaid(s: Situation, tol: Tolerance) -> tuple[dict[_Key, Touch], list[Fin
     overlays = s.plan.overlays
     found: dict[_Key, Touch] = {}
     small: list[Finding] = []
-    if not len(overlays.kind):
-        return found, small
-    rows = overlays.index.query(s.parcel, predicate="intersects")
-    if not len(rows):
-        return found, small
-    areas = shapely.area(shapely.intersection(s.parcel, overlays.geometry[rows]))
-    for row, area in zip(rows, np.asarray(areas, dtype=float), strict=True):
+    rows, areas = s.overlaid
+    for row, area in zip(rows, areas, strict=True):
         kind, klass = str(overlays.kind[row]), overlays.klass[row]
         ceiling = float(overlays.ceiling_m[row])
         ceiling_m = None if math.isnan(ceiling) else ceiling
@@ -121,17 +113,21 @@ def assess_provisions(s: Situation, tol: Tolerance) -> ProvisionResult:
     return ProvisionResult(findings, caps)
 
 
-def _rules_for(s: Situation, touch: Touch) -> list[SpecialProvision]:
-    blocks = {p.block for p, _ in s.deciding}
-    subzones = set(s.subzones())
-    return [
-        rule
-        for rule in s.plan.provisions
-        if rule.provision == touch.kind
-        and (rule.klass is None or norm(rule.klass) == norm(touch.klass))
-        and (rule.block is None or rule.block in blocks)
-        and (rule.subzone_code is None or rule.subzone_code in subzones)
-    ]
+def _rules_for(s: Situation, touch: Touch) -> tuple[SpecialProvision, ...]:
+    """The plan's rules for a touched provision in the deciding blocks and sub-zones; kept by
+    the compiled plan, since they depend on nothing else."""
+    blocks = frozenset(p.block for p, _ in s.deciding)
+    return s.plan.kept(
+        (RULE, touch.kind, touch.klass, blocks, s.subzones),
+        lambda: tuple(
+            rule
+            for rule in s.plan.provisions
+            if rule.provision == touch.kind
+            and (rule.klass is None or norm(rule.klass) == norm(touch.klass))
+            and (rule.block is None or rule.block in blocks)
+            and (rule.subzone_code is None or rule.subzone_code in s.subzones)
+        ),
+    )
 
 
 def _apply(s: Situation, touch: Touch, rule: SpecialProvision) -> Finding:
