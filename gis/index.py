@@ -4,13 +4,12 @@ Zones are exploded into their parts before indexing (widely spaced multipart zon
 each part mapped back to its zone. "In a zone" is decided by overlapping area, never by a
 predicate alone, since predicates and overlay results disagree on shared boundaries.
 
-GEOS prepared geometries are not thread-safe (libgeos issue 825), so the index keeps no shared
-prepared state: each thread that asks gets its own prepared copy of the parts it touches.
+GEOS prepared geometries are not thread-safe (libgeos issue 825), so the index keeps no prepared
+state at all: a predicate query prepares the parcel it asks about, never the shared parts.
 """
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,14 +33,13 @@ class Overlap:
 
 
 class ZoneIndex:
-    """An STR tree over zone parts, with per-thread prepared copies for the covered fast path."""
+    """An STR tree over zone parts."""
 
     def __init__(self, zones: NDArray[np.object_]) -> None:
         parts, owner = shapely.get_parts(np.asarray(zones, dtype=object), return_index=True)
         self._parts: NDArray[np.object_] = parts
         self._owner: NDArray[np.intp] = owner.astype(np.intp)
         self._tree = shapely.STRtree(parts)
-        self._local = threading.local()
         self.size = len(zones)
 
     def warm(self) -> None:
@@ -51,19 +49,20 @@ class ZoneIndex:
     def overlap(self, parcel: BaseGeometry) -> Overlap:
         """Zones the parcel overlaps by more than ``NOISE_M2``, in zone order.
 
-        Most parcels lie inside one zone: a prepared ``covers`` finds that without an overlay.
-        Otherwise each candidate part is first cut to the parcel's bounding box (cheap, linear),
-        so the exact intersection works on a few vertices of a large zone, not all of them.
+        Many parcels lie inside one zone: a ``covered_by`` query (the tree prepares the parcel
+        and tests the candidate parts in one call) finds that without an overlay. Otherwise
+        each candidate part is first cut to the parcel's bounding box (cheap, linear), so the
+        intersection works on a few vertices of a large zone, not all of them; a part whose
+        cut is empty adds no area and is not intersected at all.
         """
+        covering = self._tree.query(parcel, predicate="covered_by")
+        if len(covering):
+            return Overlap(self._owner[covering[:1]], np.array([float(shapely.area(parcel))]))
         candidates = self._tree.query(parcel)
-        if len(candidates) == 0:
-            return Overlap(np.empty(0, np.intp), np.empty(0, np.float64))
-        for part in candidates:
-            if self._covers(int(part), parcel):
-                return Overlap(self._owner[[part]], np.array([float(shapely.area(parcel))]))
         near = shapely.clip_by_rect(self._parts[candidates], *parcel.bounds)
-        areas = shapely.area(shapely.intersection(parcel, near))
-        return _by_zone(self._owner[candidates], np.asarray(areas, dtype=np.float64))
+        entered = ~shapely.is_empty(near)
+        areas = shapely.area(shapely.intersection(parcel, near[entered]))
+        return _by_zone(self._owner[candidates[entered]], np.asarray(areas, dtype=np.float64))
 
     def zones_at(self, point: BaseGeometry) -> NDArray[np.intp]:
         """Zone rows whose parts hold ``point``, ascending (a point on a shared edge is in
@@ -93,20 +92,15 @@ class ZoneIndex:
             summed.astype(np.float64),
         )
 
-    def _covers(self, part: int, parcel: BaseGeometry) -> bool:
-        prepared: dict[int, BaseGeometry] | None = getattr(self._local, "prepared", None)
-        if prepared is None:
-            prepared = self._local.prepared = {}
-        geom = prepared.get(part)
-        if geom is None:
-            geom = shapely.from_wkb(shapely.to_wkb(self._parts[part]))
-            shapely.prepare(geom)
-            prepared[part] = geom
-        return bool(shapely.covers(geom, parcel))
-
 
 def _by_zone(owners: NDArray[np.intp], areas: NDArray[np.float64]) -> Overlap:
-    zones, inverse = np.unique(owners, return_inverse=True)
-    summed = np.bincount(inverse, weights=areas, minlength=len(zones))
-    keep = summed > NOISE_M2
-    return Overlap(zones[keep].astype(np.intp), summed[keep].astype(np.float64))
+    """Areas summed by zone, in zone order, noise dropped. A parcel meets a few parts, so plain
+    Python beats numpy's set routines here; the sums are the same additions in the same order
+    as ``np.bincount`` makes for many parcels in ``overlap_many``."""
+    summed: dict[int, float] = {}
+    for zone, area in zip(owners.tolist(), areas.tolist(), strict=True):
+        summed[zone] = summed.get(zone, 0.0) + area
+    zones = sorted(zone for zone, area in summed.items() if area > NOISE_M2)
+    return Overlap(
+        np.array(zones, dtype=np.intp), np.array([summed[z] for z in zones], dtype=np.float64)
+    )
