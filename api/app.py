@@ -25,7 +25,7 @@ from starlette.types import Scope
 from api import errors
 from api.middleware import BodyLimit, Metrics
 from api.responses import OrjsonResponse
-from api.routes import checks, decisions, health, here, ogc, plans, tiles
+from api.routes import checks, decisions, health, here, ogc, plans, problems, tiles
 from api.services import Services
 from api.settings import Settings
 
@@ -74,6 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url="/v1/docs",
         redoc_url=None,
         default_response_class=OrjsonResponse,
+        responses=problems(400, 422),  # any route: a malformed request, or an invalid one
         lifespan=lifespan,
     )
     errors.install(app)

@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
+from starlette.routing import Match
 
 from gis.errors import SimtaruError
 
@@ -174,8 +175,11 @@ def install(app: FastAPI) -> None:
             exc.status_code, "http-error"
         )
         detail = exc.detail if isinstance(exc.detail, str) else "request refused"
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = ", ".join(_allowed(request))
         return Problem(
-            code, _reason(exc.status_code), detail, status=exc.status_code, headers=exc.headers
+            code, _reason(exc.status_code), detail, status=exc.status_code, headers=headers
         ).response(request.url.path)
 
     @app.exception_handler(Exception)
@@ -187,6 +191,19 @@ def install(app: FastAPI) -> None:
             "the service failed on this request; it has been logged",
             status=500,
         ).response(request.url.path)
+
+
+def _allowed(request: Request) -> list[str]:
+    """Every method some route takes at this path (Starlette names only the first route's)."""
+    methods = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+    return [
+        method
+        for method in methods
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL
+            for route in request.app.router.routes
+        )
+    ]
 
 
 def _reason(status: int) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
 #: A lot in the demo city's R-3 (medium-density housing) sub-zone, lon/lat.
 EXAMPLE_PARCEL = {
@@ -68,10 +68,26 @@ CRS_DESCRIPTION = (
 )
 
 
-class Strict(BaseModel):
-    """Unknown members are refused: a mistyped figure must not pass as not given."""
+def _iso_date(value: Any) -> Any:
+    """Dates are ``YYYY-MM-DD`` text in JSON; anything else is left for strict validation to
+    refuse (a number is no date, though lax parsing would read it as a Unix time)."""
+    return date.fromisoformat(value) if isinstance(value, str) else value
 
-    model_config = ConfigDict(extra="forbid")
+
+#: A calendar day as JSON gives it: ISO 8601 text.
+IsoDate = Annotated[date, BeforeValidator(_iso_date)]
+
+_STRICT = ConfigDict(extra="forbid", strict=True)
+
+#: Text members: no control characters (a NUL cannot even be stored in PostgreSQL text).
+TEXT = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+
+
+class Strict(BaseModel):
+    """Request bodies: unknown members are refused (a mistyped figure must not pass as not
+    given) and types are strict (``"12"`` is no number, ``true`` no figure)."""
+
+    model_config = _STRICT
 
 
 class BuildingIn(Strict):
@@ -96,7 +112,7 @@ class CheckRequest(Strict):
     """One application: the parcel, the activity, the planned building."""
 
     model_config = ConfigDict(
-        extra="forbid",
+        **_STRICT,
         json_schema_extra={
             "examples": [
                 {
@@ -121,10 +137,11 @@ class CheckRequest(Strict):
     activity: str = Field(
         min_length=1,
         max_length=200,
+        pattern=TEXT,
         description="A KBLI code (5 digits) or a kegiatan of the plan (its id or name)",
         examples=["47112"],
     )
-    crs: str = Field("OGC:CRS84", max_length=200, description=CRS_DESCRIPTION)
+    crs: str = Field("OGC:CRS84", max_length=200, pattern=TEXT, description=CRS_DESCRIPTION)
     building: BuildingIn = Field(default_factory=BuildingIn)
     road_class: Literal["arteri", "kolektor", "lokal"] | None = Field(
         None, description="The class of the road the lot faces"
@@ -132,11 +149,15 @@ class CheckRequest(Strict):
     frontage: AnyGeometry | None = Field(
         None, description="The lot's road edge (a LineString), for the GSB check"
     )
-    applied_on: date | None = Field(
+    applied_on: IsoDate | None = Field(
         None, description="Picks the plan version in force on that day (default: today)"
     )
     application_id: str | None = Field(
-        None, min_length=1, max_length=200, description="The permit system's application id"
+        None,
+        min_length=1,
+        max_length=200,
+        pattern=TEXT,
+        description="The permit system's application id",
     )
     plan_id: int | None = Field(
         None, ge=1, description="Check against this plan only (default: the plan in force there)"
@@ -229,14 +250,14 @@ class HereRequest(Strict):
     """A point or a parcel, and optionally an activity to narrow the ITBX rows to."""
 
     model_config = ConfigDict(
-        extra="forbid",
+        **_STRICT,
         json_schema_extra={"examples": [{"geometry": EXAMPLE_PARCEL, "activity": "47112"}]},
     )
 
     geometry: AnyGeometry
-    crs: str = Field("OGC:CRS84", max_length=200, description=CRS_DESCRIPTION)
-    activity: str | None = Field(None, min_length=1, max_length=200)
-    on: date | None = Field(None, description="The day whose plan is asked (default: today)")
+    crs: str = Field("OGC:CRS84", max_length=200, pattern=TEXT, description=CRS_DESCRIPTION)
+    activity: str | None = Field(None, min_length=1, max_length=200, pattern=TEXT)
+    on: IsoDate | None = Field(None, description="The day whose plan is asked (default: today)")
     plan_id: int | None = Field(None, ge=1)
 
 

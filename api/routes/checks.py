@@ -18,7 +18,7 @@ from api.errors import Problem
 from api.keys import Permission
 from api.metrics import DECISIONS
 from api.routes import problems
-from api.schemas import BatchLine, CheckRequest, DecisionOut
+from api.schemas import TEXT, BatchLine, CheckRequest, DecisionOut
 from api.services import Services
 from gis.errors import GeometryError, SimtaruError
 from layers.errors import StoreError
@@ -106,6 +106,17 @@ async def check(
                         "parcel, its properties the rest of a check request (activity, "
                         "building or its figures as flat properties, road_class, "
                         "application_id, applied_on).",
+                        "required": ["type", "features"],
+                        "properties": {
+                            "type": {"type": "string", "enum": ["FeatureCollection"]},
+                            "features": {
+                                "type": "array",
+                                "items": {
+                                    "description": "A GeoJSON Feature; anything else is "
+                                    "answered with a problem line, the batch goes on"
+                                },
+                            },
+                        },
                     }
                 },
                 NDJSON: {"schema": {"type": "string", "description": "One check request a line"}},
@@ -125,10 +136,12 @@ async def batch(
     services: ServicesDep,
     _who: Annotated[Any, Depends(require(Permission.CHECK))],
     activity: Annotated[
-        str | None, Query(max_length=200, description="Activity for features without one")
+        str | None,
+        Query(max_length=200, pattern=TEXT, description="Activity for features without one"),
     ] = None,
     crs: Annotated[
-        str | None, Query(max_length=200, description="CRS of a FeatureCollection's geometries")
+        str | None,
+        Query(max_length=200, pattern=TEXT, description="CRS of a FeatureCollection's geometries"),
     ] = None,
 ) -> StreamingResponse:
     raw = await request.body()

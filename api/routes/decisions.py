@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Depends, Header, Query
+from fastapi import APIRouter, Depends, Header, Path, Query
 from starlette.responses import Response
 
 from api.applications import application, engine_problem
@@ -15,7 +15,7 @@ from api.errors import Problem
 from api.keys import Permission
 from api.metrics import DECISIONS
 from api.routes import problems
-from api.schemas import CheckRequest, RecordedList, RecordedOut
+from api.schemas import TEXT, CheckRequest, RecordedList, RecordedOut
 from gis.errors import GeometryError
 from permits.records import RecordedDecision
 
@@ -42,6 +42,7 @@ def record(
         Header(
             min_length=1,
             max_length=200,
+            pattern=TEXT,
             description="Makes a retry safe; defaults to the body's application_id",
         ),
     ] = None,
@@ -81,7 +82,7 @@ def record(
     responses={200: {"model": RecordedOut}, **problems(401, 403, 404, 503)},
 )
 def read(
-    decision_id: str,
+    decision_id: Annotated[str, Path(max_length=64, pattern=TEXT)],
     services: ServicesDep,
     _who: Annotated[Any, Depends(require(Permission.READ_DECISIONS))],
 ) -> Response:
@@ -99,7 +100,7 @@ def read(
 def by_application(
     services: ServicesDep,
     _who: Annotated[Any, Depends(require(Permission.READ_DECISIONS))],
-    application_id: Annotated[str, Query(min_length=1, max_length=200)],
+    application_id: Annotated[str, Query(min_length=1, max_length=200, pattern=TEXT)],
 ) -> Response:
     found = services.decisions.by_application(application_id)
     body = b'{"decisions":[' + b",".join(_record_bytes(r) for r in found) + b"]}"

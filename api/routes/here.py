@@ -16,7 +16,7 @@ from api.applications import as_problem, crs_of, geometry
 from api.auth import ServicesDep, require
 from api.keys import Permission
 from api.routes import problems
-from api.schemas import HereList, HereRequest
+from api.schemas import TEXT, HereList, HereRequest
 from api.services import Services
 from gis.errors import GeometryError
 from permits.lookup import what_applies
@@ -40,7 +40,9 @@ def here_point(
     _who: Annotated[Any, Depends(require(Permission.READ))],
     lon: Annotated[float, Query(ge=-180, le=180, examples=[117.47475])],
     lat: Annotated[float, Query(ge=-90, le=90, examples=[0.13718])],
-    activity: Annotated[str | None, Query(min_length=1, max_length=200, examples=["47112"])] = None,
+    activity: Annotated[
+        str | None, Query(min_length=1, max_length=200, pattern=TEXT, examples=["47112"])
+    ] = None,
     on: Annotated[
         date | None, Query(description="Day whose plan is asked (default: today)")
     ] = None,
