@@ -1,5 +1,9 @@
 """Pure ASGI middleware (cheaper than Starlette's BaseHTTPMiddleware on the hot path): a body
-limit that refuses oversized requests before they are read, and request metrics."""
+limit that refuses oversized requests before they are read, and request metrics.
+
+Starlette's own RequestBodyLimitMiddleware answers in plain text when the route has not read
+the body yet (a 401 before the body, say) and takes one limit per route fixed at import; this
+one answers problem+json always and takes its limits from the settings, per route."""
 
 from __future__ import annotations
 
