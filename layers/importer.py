@@ -8,9 +8,10 @@ activation and whose warnings do not.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import zipfile
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import geopandas as gpd
 import numpy as np
@@ -26,6 +27,18 @@ from layers.rules import NameIndex, read_crosswalk, read_intensity, read_itbx, r
 from layers.store import PlanStore
 from layers.zoning import read_overlay, read_zoning
 
+#: The options of an overlay spec, and the ``OverlaySource`` field each sets.
+OVERLAY_OPTIONS = {
+    "layer": "layer",
+    "name": "name_column",
+    "class": "klass_column",
+    "ceiling": "ceiling_column",
+}
+OVERLAY_SPEC = "KIND=FILE[,layer=L][,name=COL][,class=COL][,ceiling=COL]"
+
+#: The parts a Shapefile cannot be read without, beside its ``.shp``.
+SHAPEFILE_PARTS = (".shx", ".dbf")
+
 
 @dataclass(frozen=True)
 class OverlaySource:
@@ -37,6 +50,35 @@ class OverlaySource:
     name_column: str | None = None
     klass_column: str | None = None
     ceiling_column: str | None = None
+
+    @classmethod
+    def parse(cls, spec: str, folder: Path, option: str = "overlay") -> OverlaySource:
+        """An overlay as the command line and the HTTP upload spell it, ``OVERLAY_SPEC``
+        (``LP2B=lp2b.shp,class=KELAS``), its FILE relative to ``folder``. ``option`` names the
+        spec in messages (``--overlay``)."""
+        [(kind, rest)] = parse_pairs([spec], option)
+        name, *options = rest.split(",")
+        if not name:
+            raise PlanInputError(f"{option} {kind}: no FILE; an overlay is {OVERLAY_SPEC}")
+        chosen = dict(parse_pairs(options, f"{option} {kind}="))
+        unknown = sorted(set(chosen) - set(OVERLAY_OPTIONS))
+        if unknown:
+            raise PlanInputError(
+                f"{option} {kind}: unknown option(s) {', '.join(unknown)}; "
+                f"options: {', '.join(OVERLAY_OPTIONS)} ({OVERLAY_SPEC})"
+            )
+        return cls(kind, folder / name, **{OVERLAY_OPTIONS[k]: v for k, v in chosen.items()})
+
+
+def parse_pairs(items: Sequence[str] | None, option: str) -> list[tuple[str, str]]:
+    """``NAME=VALUE`` items as pairs (a column mapping, an overlay spec and its options)."""
+    pairs = []
+    for item in items or ():
+        key, sep, value = item.partition("=")
+        if not sep or not key or not value:
+            raise PlanInputError(f"{option} takes NAME=VALUE, not {item!r}")
+        pairs.append((key, value))
+    return pairs
 
 
 @dataclass(frozen=True)
@@ -60,6 +102,8 @@ class PlanSources:
 
 def read_plan(sources: PlanSources, region: Region | None = None) -> PlanData:
     """Read and check every file of a plan; nothing is stored."""
+    for path in (sources.zoning, *(src.path for src in sources.overlays)):
+        check_shapefile_parts(path)
     zoning = read_zoning(
         sources.zoning,
         layer=sources.layer,
@@ -121,6 +165,42 @@ def import_plan(store: PlanStore, plan_id: int, sources: PlanSources, label: str
     plan = store.plan(plan_id)
     data = read_plan(sources, store.region(plan.region_code))
     return store.add_version(plan_id, data, label)
+
+
+def check_shapefile_parts(path: Path) -> None:
+    """Refuse a Shapefile, on its own or in a zip, that lacks its index (``.shx``) or attribute
+    table (``.dbf``). GDAL cannot read it without them, and says so in terms of its own
+    configuration; a planner needs to hear which part to send."""
+    suffix = path.suffix.lower()
+    if suffix == ".zip" and zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as archive:
+            names = [m.replace("\\", "/") for m in archive.namelist()]
+        where = f"{path.name}: "
+    elif suffix == ".shp" and path.parent.is_dir():
+        stem = path.stem.casefold()
+        names = [p.name for p in path.parent.iterdir() if p.stem.casefold() == stem]
+        where = ""
+    else:
+        return
+    for shp, missing in _missing_parts(names):
+        raise PlanInputError(
+            f"{where}{PurePosixPath(shp).name}: the Shapefile lacks its "
+            f"{' and '.join(missing)}; send every part of it (.shp, .shx, .dbf and .prj)"
+        )
+
+
+def _missing_parts(names: Iterable[str]) -> Iterable[tuple[str, list[str]]]:
+    """Each ``.shp`` among ``names`` (paths in one folder or zip) with the parts it lacks."""
+    present = {name.casefold() for name in names}
+    for name in names:
+        shp = PurePosixPath(name)
+        if shp.suffix.lower() != ".shp":
+            continue
+        missing = [
+            part for part in SHAPEFILE_PARTS if str(shp.with_suffix(part)).casefold() not in present
+        ]
+        if missing:
+            yield name, missing
 
 
 def _check_region(zones: gpd.GeoDataFrame, region: Region, source: str, id_column: str) -> None:
