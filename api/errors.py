@@ -54,8 +54,9 @@ STATUS = {
 
 
 class Problem(Exception):  # noqa: N818 (a problem is what RFC 9457 calls it)
-    """An error as the client gets it: a code from ``STATUS``, a title, a detail, and for
-    validation errors the members that are wrong (``errors``: JSON Pointer and message)."""
+    """An error as the client gets it: a code from ``STATUS``, a title, a detail, for
+    validation errors the members that are wrong (``errors``: JSON Pointer and message), and
+    any extension members RFC 9457 allows (``extra``)."""
 
     def __init__(
         self,
@@ -66,6 +67,7 @@ class Problem(Exception):  # noqa: N818 (a problem is what RFC 9457 calls it)
         status: int | None = None,
         errors: Sequence[Mapping[str, Any]] = (),
         headers: Mapping[str, str] | None = None,
+        extra: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__(detail)
         self.code = code
@@ -74,6 +76,7 @@ class Problem(Exception):  # noqa: N818 (a problem is what RFC 9457 calls it)
         self.status = status or STATUS.get(code, 400)
         self.errors = list(errors)
         self.headers = dict(headers or {})
+        self.extra = dict(extra or {})
 
     @classmethod
     def of(cls, exc: SimtaruError) -> Problem:
@@ -113,7 +116,7 @@ class Problem(Exception):  # noqa: N818 (a problem is what RFC 9457 calls it)
             out["instance"] = instance
         if self.errors:
             out["errors"] = self.errors
-        return out
+        return {**self.extra, **out}
 
     def response(self, instance: str | None = None) -> Response:
         headers = dict(self.headers)

@@ -26,6 +26,112 @@ EXAMPLE_PARCEL = {
     ],
 }
 
+_BASIS = "RDTR Kota Demo (Perda Kota Bontang Nomor 7 Tahun 2024), tabel intensitas, sub-zona R-3"
+EXAMPLE_PLAN = {
+    "plan_id": 1,
+    "plan_name": "RDTR Kota Demo (Bontang-like, generated)",
+    "legal_basis": "Perda Kota Bontang Nomor 7 Tahun 2024 tentang RDTR WP Bontang",
+    "version_id": 1,
+    "version_label": "demo",
+    "content_hash": "166f8b296b7088208142086531e30495b85978ac82627d14dd34f6c0badacc69",
+    "ruleset_hash": "4f5fcfa04eb818b801318ab22a4f925370acf6d16d7c10552e601a75b430cd16",
+    "crs_epsg": 32650,
+}
+EXAMPLE_PIECE = {
+    "zone_id": "16",
+    "subzone_code": "R-3",
+    "subzone_name": "Perumahan Kepadatan Sedang",
+    "zone_code": "R",
+    "block": "I.A.2",
+    "area_m2": 480.4396658450604,
+    "share": 1.0,
+    "deciding": True,
+}
+EXAMPLE_FINDING = {
+    "rule": "intensity.kdb",
+    "status": "pass",
+    "effect": "none",
+    "measured": 24.977121693090897,
+    "unit": "%",
+    "limit": 65.0,
+    "subzone_code": "R-3",
+    "zone_id": None,
+    "basis": _BASIS,
+    "message_id": "KDB 24.98 %, maks. 65.",
+    "message_en": "KDB (building coverage) 24.98 %; at most 65.",
+    "details": {},
+}
+EXAMPLE_CONDITION = {
+    "rule": "footprint.gsb",
+    "status": "not_assessed",
+    "effect": "condition",
+    "measured": None,
+    "unit": "m",
+    "limit": 10.0,
+    "subzone_code": "R-3",
+    "zone_id": None,
+    "basis": _BASIS,
+    "message_id": "GSB minimal 10 m menjadi syarat (tapak bangunan tidak diberikan).",
+    "message_en": "A setback (GSB) of at least 10 m is a condition (no footprint polygon given).",
+    "details": {},
+}
+EXAMPLE_DECISION = {
+    "outcome": "approved_with_conditions",
+    "application_id": "PBG-2026-000123",
+    "parcel_area_m2": 480.4396658450604,
+    "zones": [EXAMPLE_PIECE],
+    "findings": [EXAMPLE_FINDING, EXAMPLE_CONDITION],
+    "plan": EXAMPLE_PLAN,
+    "input_hash": "e166682977ec1168157c0e5d2a8a2c1e2c4c8f4f8e0b5b0a7d1f4d8c6a9b3e21",
+    "engine_version": "simtaru-engine/1",
+}
+
+EXAMPLE_ITBX_ROW = {
+    "activity_id": "47112",
+    "name": "Toko Kelontong",
+    "group": "Perdagangan dan Jasa",
+    "kbli": ["47112"],
+    "codes": ["T3"],
+    "raw": "T3",
+    "klass": "T",
+    "conditions": [
+        {
+            "code": "T3",
+            "text": "Terbatas jarak: paling dekat 100 meter dari kegiatan sejenis.",
+        }
+    ],
+}
+EXAMPLE_SUBZONE = {
+    "subzone_code": "R-3",
+    "subzone_name": "Perumahan Kepadatan Sedang",
+    "zone_code": "R",
+    "blocks": ["I.A.2"],
+    "area_m2": 480.44,
+    "share": 1.0,
+    "itbx": [EXAMPLE_ITBX_ROW],
+    "intensity": [
+        {"subzone_code": "R-3", "kdb_max_pct": 65.0, "klb_max": 1.95, "kdh_min_pct": 20.0}
+    ],
+}
+EXAMPLE_PROVISION = {
+    "kind": "KKOP",
+    "klass": "Kawasan Pendekatan dan Lepas Landas",
+    "source": "overlay KKOP",
+    "name": "Permukaan Pendekatan Landasan 08, seksi 1",
+    "area_m2": None,
+    "ceiling_m": 12.0,
+    "rules": [],
+}
+EXAMPLE_HERE = {
+    "plan": EXAMPLE_PLAN,
+    "activity": "47112",
+    "activity_ids": ["47112"],
+    "parcel_area_m2": None,
+    "subzones": [EXAMPLE_SUBZONE],
+    "provisions": [EXAMPLE_PROVISION],
+    "notes": [],
+}
+
 _POSITION = {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 3}
 _RING = {"type": "array", "items": _POSITION, "minItems": 4}
 _GEOMETRY_SCHEMA = {
@@ -93,6 +199,13 @@ class Strict(BaseModel):
 class BuildingIn(Strict):
     """The planned building; every figure optional (a missing one is not assessed, its limit
     becomes a condition)."""
+
+    model_config = ConfigDict(
+        **_STRICT,
+        json_schema_extra={
+            "examples": [{"footprint_m2": 120, "floor_area_m2": 240, "floors": 2, "height_m": 8}]
+        },
+    )
 
     footprint_m2: float | None = Field(None, ge=0, description="Building footprint, m2")
     footprint: AnyGeometry | None = Field(
@@ -165,6 +278,8 @@ class CheckRequest(Strict):
 
 
 class ZonePieceOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLE_PIECE]})
+
     zone_id: str
     subzone_code: str | None
     subzone_name: str | None
@@ -176,6 +291,8 @@ class ZonePieceOut(BaseModel):
 
 
 class FindingOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLE_FINDING]})
+
     rule: str = Field(examples=["intensity.kdb"])
     status: Literal["pass", "fail", "not_assessed", "info"]
     effect: Literal["none", "condition", "review", "reject", "not_assessable"]
@@ -191,6 +308,8 @@ class FindingOut(BaseModel):
 
 
 class PlanRefOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLE_PLAN]})
+
     plan_id: int
     plan_name: str
     legal_basis: str
@@ -209,6 +328,8 @@ Outcome = Literal[
 class DecisionOut(BaseModel):
     """The engine's decision, rule by rule, with the plan version that made it."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLE_DECISION]})
+
     outcome: Outcome
     application_id: str | None
     parcel_area_m2: float | None = Field(description="m2, in the plan's metric CRS")
@@ -222,6 +343,24 @@ class DecisionOut(BaseModel):
 class RecordedOut(BaseModel):
     """A decision as the append-only log keeps it."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "194f85c7a6a9463f982a3362dd6a2f4b",
+                    "seq": 1,
+                    "created_at": "2026-12-01T09:30:00Z",
+                    "idempotency_key": "PBG-2026-000123",
+                    "application_id": "PBG-2026-000123",
+                    "outcome": "approved_with_conditions",
+                    "plan_version_id": 1,
+                    "replayed": False,
+                    "decision": EXAMPLE_DECISION,
+                }
+            ]
+        }
+    )
+
     id: str = Field(description="The record's id (read it back at /v1/decisions/{id})")
     seq: int
     created_at: datetime
@@ -234,11 +373,21 @@ class RecordedOut(BaseModel):
 
 
 class RecordedList(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"decisions": []}]})
+
     decisions: list[RecordedOut]
 
 
 class BatchLine(BaseModel):
     """One line of a batch's NDJSON answer: the input's position, and its decision or problem."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"index": 0, "application_id": "PBG-2026-000123", "decision": EXAMPLE_DECISION}
+            ]
+        }
+    )
 
     index: int
     application_id: str | None = None
@@ -262,6 +411,8 @@ class HereRequest(Strict):
 
 
 class ItbxRowOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLE_ITBX_ROW]})
+
     activity_id: str
     name: str
     group: str | None
@@ -273,6 +424,8 @@ class ItbxRowOut(BaseModel):
 
 
 class SubzoneRulesOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLE_SUBZONE]})
+
     subzone_code: str | None
     subzone_name: str | None
     zone_code: str | None
@@ -284,6 +437,8 @@ class SubzoneRulesOut(BaseModel):
 
 
 class ProvisionOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLE_PROVISION]})
+
     kind: str = Field(examples=["KKOP"])
     klass: str | None
     source: str
@@ -296,6 +451,8 @@ class ProvisionOut(BaseModel):
 class HereOut(BaseModel):
     """The rules in force at the place, per plan that covers it."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLE_HERE]})
+
     plan: PlanRefOut
     activity: str | None
     activity_ids: list[str]
@@ -306,11 +463,19 @@ class HereOut(BaseModel):
 
 
 class HereList(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"places": [EXAMPLE_HERE]}]})
+
     places: list[HereOut]
 
 
 class HealthOut(BaseModel):
     """``degraded``: checks are answered from memory but the store cannot be reached."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"status": "ok", "checks": {"database": "ok", "plans_in_force": 1}}]
+        }
+    )
 
     status: Literal["ok", "degraded", "unavailable"]
     checks: dict[str, Any] = Field(default_factory=dict)

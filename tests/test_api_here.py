@@ -6,11 +6,16 @@ from __future__ import annotations
 import re
 
 import geopandas as gpd
+import httpx
 import shapely
 from shapely.geometry import mapping
 
-from api.keys import Role
+from api.keys import KeyStore, Role
 from api.schemas import EXAMPLE_PARCEL
+from api.settings import Settings
+from layers.settings import StoreSettings
+from layers.stores import open_store
+from tests.service import serve
 
 CENTRE = shapely.geometry.shape(EXAMPLE_PARCEL).centroid
 
@@ -98,3 +103,24 @@ def test_liveness_readiness_and_metrics(service):
     assert 'route="/v1/decisions/{decision_id}"' in metrics
     assert "no-such-id" not in metrics  # labels are route templates, never paths or ids
     assert re.search(r'simtaru_decisions_total\{kind="dry-run",outcome="\w+"\}', metrics)
+
+
+def test_a_worker_without_a_plan_in_force_is_not_ready_and_says_so(tmp_path):
+    empty = str(tmp_path / "empty.gpkg")
+    store = open_store(empty)
+    _, token = KeyStore(store.engine).create("desk", Role.PERMIT_SYSTEM)
+    store.close()
+    settings = Settings(store=StoreSettings(database_url=empty))
+    with serve(settings) as (url, *_):
+        ready = httpx.get(url + "/health/ready")
+        check = httpx.post(
+            url + "/v1/checks",
+            json={"parcel": EXAMPLE_PARCEL, "activity": "47112"},
+            headers={"X-API-Key": token},
+        )
+    assert ready.status_code == 503
+    assert ready.headers["content-type"] == "application/problem+json"
+    assert ready.json()["checks"]["plans_in_force"] == 0
+    assert check.status_code == 200
+    assert check.json()["outcome"] == "not_assessable"
+    assert "No spatial plan is in force" in check.json()["findings"][0]["message_en"]

@@ -16,7 +16,8 @@ _WHY = {
     413: "The body, or the batch, is too large",
     415: "Unsupported media type",
     422: "Invalid request: the problem's errors point at the members",
-    503: "The store cannot be reached: retry after Retry-After seconds",
+    503: "Unavailable (the store cannot be reached, or no plan is in force): retry after "
+    "Retry-After seconds",
 }
 
 

@@ -9,7 +9,9 @@ from fastapi import APIRouter
 from starlette.responses import Response
 
 from api.auth import ServicesDep
+from api.errors import Problem
 from api.metrics import exposition
+from api.routes import problems
 from api.schemas import HealthOut
 
 router = APIRouter(tags=["operations"])
@@ -26,7 +28,7 @@ async def live() -> HealthOut:
     response_model=None,
     responses={
         200: {"model": HealthOut, "description": "Ready (``degraded``: store unreachable)"},
-        503: {"model": HealthOut, "description": "No engine to check with"},
+        **problems(503),
     },
 )
 def ready(services: ServicesDep) -> Response:
@@ -44,11 +46,15 @@ def ready(services: ServicesDep) -> Response:
         "last_refresh_error": health.error,
     }
     if not current.engines:
-        status, code = "unavailable", 503
-    else:
-        status, code = ("ok" if database else "degraded"), 200
-    body = orjson.dumps({"status": status, "checks": checks})
-    return Response(body, status_code=code, media_type="application/json")
+        raise Problem(
+            "not-ready",
+            "Not ready",
+            "no plan version is in force in this worker: there is nothing to check against",
+            status=503,
+            extra={"status": "unavailable", "checks": checks},
+        )
+    body = orjson.dumps({"status": "ok" if database else "degraded", "checks": checks})
+    return Response(body, media_type="application/json")
 
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
