@@ -12,10 +12,10 @@ from shapely.geometry import mapping
 
 from api.keys import KeyStore, Role
 from api.schemas import EXAMPLE_PARCEL
-from api.settings import Settings
+from api.settings import ApiSettings, Settings
 from layers.settings import StoreSettings
 from layers.stores import open_store
-from tests.service import serve
+from tests.service import running, serve
 
 CENTRE = shapely.geometry.shape(EXAMPLE_PARCEL).centroid
 
@@ -124,3 +124,27 @@ def test_a_worker_without_a_plan_in_force_is_not_ready_and_says_so(tmp_path):
     assert check.status_code == 200
     assert check.json()["outcome"] == "not_assessable"
     assert "No spatial plan is in force" in check.json()["findings"][0]["message_en"]
+
+
+def test_cors_lets_the_configured_origins_in_and_no_other(tmp_path):
+    origin = "http://peta.pupr.example"
+    with running(
+        str(tmp_path / "city.gpkg"), api=ApiSettings(cors_origins=[origin], refresh_seconds=1)
+    ) as service:
+        allowed = httpx.options(
+            service.url + "/v1/checks",
+            headers={
+                "Origin": origin,
+                "Access-Control-Request-Method": "POST",
+                "Access-Control-Request-Headers": "x-api-key, content-type",
+            },
+        )
+        other = httpx.get(
+            service.url + "/v1/here",
+            params={"lon": CENTRE.x, "lat": CENTRE.y},
+            headers={"Origin": "http://elsewhere.example"},
+        )
+    assert allowed.status_code == 200
+    assert allowed.headers["access-control-allow-origin"] == origin
+    assert "x-api-key" in allowed.headers["access-control-allow-headers"].lower()
+    assert "access-control-allow-origin" not in other.headers
