@@ -207,7 +207,7 @@ def prepare_parcel(
     polygons = _polygon_parts(geom, what)
     _check_parts(len(polygons), what, limits)
     notes: list[Note] = []
-    if shapely.has_z(geom):
+    if geom.has_z:
         notes.append(Note("z-dropped", "Z coordinates (heights) were dropped: a parcel is 2D"))
     flat = _read_xy(geom, src, authority_order, what)
     if flat is None:
@@ -256,9 +256,9 @@ def check_finite(geom: BaseGeometry | None, what: str) -> None:
     gis.errors.GeometryError: frontage: non-finite coordinate (1, nan) at vertex 1 (coordinates[1])
     """
     coords = shapely.get_coordinates(geom)
-    bad = ~np.isfinite(coords).all(axis=1)
-    if bad.any():
-        i = int(np.argmax(bad))
+    finite = np.isfinite(coords)
+    if not finite.all():
+        i = int(np.argmax(~finite.all(axis=1)))
         raise GeometryError(
             f"{what}: non-finite coordinate ({_pair(coords[i])}) at {_where(geom, i)}"
         )
@@ -521,7 +521,7 @@ def _read_xy(
     """``geom`` checked finite, in 2D and x-first (lon, easting) order; None when its lon/lat
     look swapped. Out-of-range lon/lat are refused at the first such vertex."""
     check_finite(geom, what)
-    flat = shapely.force_2d(geom) if shapely.has_z(geom) else geom
+    flat = shapely.force_2d(geom) if geom.has_z else geom
     yx = src.yx(authority_order)
     if src.crs.is_geographic and _lonlat_swapped(flat, yx, what, src):
         return None
@@ -598,7 +598,7 @@ def _repair(
     ``to_source`` takes the place named back to the CRS the parcel was given in, when ``parcel``
     has been reprojected since.
     """
-    if shapely.is_valid(parcel):
+    if parcel.is_valid:
         return parcel
     fixed, repairs = repair_polygons(np.array([parcel], dtype=object))
     repair = repairs[0]
@@ -634,8 +634,9 @@ def _nearest_ring(parcel: shapely.MultiPolygon, location: tuple[float, float]) -
 def _project(geom: BaseGeometry, src: CrsInput, target_epsg: int, what: str) -> BaseGeometry:
     """``geom`` (x first) reprojected; a GeometryError at the first vertex PROJ cannot take."""
     out = reproject(np.array([geom], dtype=object), src.key, target_epsg)[0]
-    bad = ~np.isfinite(shapely.get_coordinates(out)).all(axis=1)
-    if bad.any():
+    finite = np.isfinite(shapely.get_coordinates(out))
+    if not finite.all():
+        bad = ~finite.all(axis=1)
         source = shapely.get_coordinates(geom)[int(np.argmax(bad))]
         raise GeometryError(
             f"{what}: ({_pair(source)}) cannot be transformed from {src.name} to EPSG:{target_epsg}"
