@@ -94,14 +94,71 @@ def intersection_areas(
     Polygons and MultiPolygons, holes on either side. Pairs the kernel cannot vouch for (an
     invalid, empty, non-polygonal or non-finite geometry, a parcel whose triangulation misses
     ``PIECE_AREA_RTOL``) are computed by GEOS; a missing geometry (None) gives NaN. Safe to call
-    from many threads (kernel launches take turns, each using every core). The first call in a
-    process compiles the kernel (about 10 s) or loads it from numba's on-disk cache (under 1 s).
+    from many threads (kernel launches take turns, each using every core and letting go of the
+    GIL). The first call in a process compiles the kernel (about 10 s) or loads it from numba's
+    on-disk cache (under 1 s). Zones asked about again and again are better packed once, as
+    ``PackedZones``.
 
     >>> zone = shapely.box(0, 0, 10, 10).difference(shapely.box(4, 4, 6, 6))
     >>> parcels = np.array([shapely.box(2, 2, 8, 5), shapely.box(20, 0, 21, 1)])
     >>> intersection_areas(parcels, np.array([zone]), np.array([0, 1]), np.array([0, 0])).tolist()
     [16.0, 0.0]
     """
+    parcel_idx, zone_idx = _pair_indices(parcel_idx, zone_idx)
+    if zone_idx.size == 0:
+        return np.empty(0, dtype=np.float64)
+    used, pair_z = np.unique(zone_idx, return_inverse=True)
+    return PackedZones(np.asarray(zones, dtype=object)[used]).areas(parcels, parcel_idx, pair_z)
+
+
+class PackedZones:
+    """Zones packed for the kernel once: every ring with its box, role and orientation. Packing
+    costs a few microseconds a zone, more than the kernel spends on a pair, so an index asked
+    about the same zones again and again (an engine's) keeps them packed. Read-only once made.
+    """
+
+    def __init__(self, zones: NDArray[np.object_]) -> None:
+        self.zones = np.asarray(zones, dtype=object)
+        self._rings = _pack_zones(self.zones)
+        #: The most vertices of any ring of each zone, which sizes the kernel's scratch space.
+        self._longest = np.zeros(len(self.zones), dtype=np.int64)
+        starts = self._rings.start
+        owned = np.flatnonzero(np.diff(starts) > 0)
+        if owned.size:
+            sizes = np.diff(self._rings.vert_start)
+            self._longest[owned] = np.maximum.reduceat(sizes, starts[owned])
+
+    def areas(
+        self, parcels: NDArray[np.object_], parcel_idx: NDArray[np.intp], zone_idx: NDArray[np.intp]
+    ) -> NDArray[np.float64]:
+        """``area(parcels[parcel_idx[k]] ∩ self.zones[zone_idx[k]])`` for every k, as
+        ``intersection_areas`` says."""
+        parcel_idx, zone_idx = _pair_indices(parcel_idx, zone_idx)
+        out = np.empty(parcel_idx.size, dtype=np.float64)
+        if parcel_idx.size == 0:
+            return out
+        used_p, pair_p = np.unique(parcel_idx, return_inverse=True)
+        pieces = _pack_parcels(np.asarray(parcels, dtype=object)[used_p])
+        fast = pieces.ok[pair_p] & self._rings.ok[zone_idx]
+        if fast.any():
+            capacity = 4 * int(self._longest[zone_idx[fast]].max()) + 64
+            with _LAUNCH:
+                out[fast] = _areas(
+                    pair_p[fast].astype(np.int64),
+                    zone_idx[fast].astype(np.int64),
+                    pieces,
+                    self._rings,
+                    capacity,
+                )
+        slow = np.flatnonzero(~fast)
+        if slow.size:
+            out[slow] = _geos_areas(parcels, self.zones, parcel_idx[slow], zone_idx[slow])
+        return out
+
+
+def _pair_indices(
+    parcel_idx: NDArray[np.intp], zone_idx: NDArray[np.intp]
+) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
     parcel_idx = np.asarray(parcel_idx, dtype=np.intp)
     zone_idx = np.asarray(zone_idx, dtype=np.intp)
     if parcel_idx.shape != zone_idx.shape or parcel_idx.ndim != 1:
@@ -109,27 +166,7 @@ def intersection_areas(
             f"parcel_idx and zone_idx must be 1-D and of one length, not {parcel_idx.shape} "
             f"and {zone_idx.shape}"
         )
-    out = np.empty(parcel_idx.size, dtype=np.float64)
-    if parcel_idx.size == 0:
-        return out
-    used_p, pair_p = np.unique(parcel_idx, return_inverse=True)
-    used_z, pair_z = np.unique(zone_idx, return_inverse=True)
-    pieces = _pack_parcels(np.asarray(parcels, dtype=object)[used_p])
-    rings = _pack_zones(np.asarray(zones, dtype=object)[used_z])
-    fast = pieces.ok[pair_p] & rings.ok[pair_z]
-    if fast.any():
-        with _LAUNCH:
-            out[fast] = _areas(
-                pair_p[fast].astype(np.int64),
-                pair_z[fast].astype(np.int64),
-                pieces,
-                rings,
-                4 * rings.longest + 64,
-            )
-    slow = np.flatnonzero(~fast)
-    if slow.size:
-        out[slow] = _geos_areas(parcels, zones, parcel_idx[slow], zone_idx[slow])
-    return out
+    return parcel_idx, zone_idx
 
 
 class _Pieces(NamedTuple):
@@ -166,7 +203,6 @@ class _Rings(NamedTuple):
     box: NDArray[np.float64]
     weight: NDArray[np.float64]
     role: NDArray[np.int64]
-    longest: int
 
 
 def _usable(geoms: NDArray[np.object_]) -> NDArray[np.bool_]:
@@ -262,7 +298,6 @@ def _pack_zones(geoms: NDArray[np.object_]) -> _Rings:
         box=box,
         weight=np.where(signed > 0.0, role, -role).astype(np.float64),
         role=role,
-        longest=int(np.diff(vert_start).max(initial=0)),
     )
 
 
@@ -287,7 +322,7 @@ def _geos_areas(
         raise
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _wkb_rings(
     buf: NDArray[np.uint8], start: NDArray[np.int64], coords: int
 ) -> tuple[NDArray[np.float64], NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
@@ -342,7 +377,7 @@ def _uint32(buf: NDArray[np.uint8], pos: int) -> int:
     return value
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _ring_stats(
     xy: NDArray[np.float64], start: NDArray[np.int64], closed: bool
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
@@ -361,7 +396,7 @@ def _ring_stats(
     return box, signed
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _decompose(
     xy: NDArray[np.float64], start: NDArray[np.int64], simple: NDArray[np.bool_]
 ) -> tuple[NDArray[np.float64], NDArray[np.int64], NDArray[np.int64], NDArray[np.bool_]]:
@@ -508,7 +543,7 @@ def _empty_triangle(
     return True
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _orient_pieces(
     xy: NDArray[np.float64], start: NDArray[np.int64]
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
@@ -717,7 +752,7 @@ def _clip_convex(
     return m, cur
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, nogil=True)
 def _areas(
     pair_p: NDArray[np.int64],
     pair_z: NDArray[np.int64],

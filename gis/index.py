@@ -17,7 +17,7 @@ import shapely
 from numpy.typing import NDArray
 from shapely.geometry.base import BaseGeometry
 
-from gis.areas import intersection_areas
+from gis.areas import PackedZones
 
 #: Overlaps under a square millimetre (m2) are floating-point noise of two algorithms meeting on a
 #: shared edge (GEOS may leave 1e-14 m2 where the exact area is 0), not land in a zone.
@@ -33,13 +33,14 @@ class Overlap:
 
 
 class ZoneIndex:
-    """An STR tree over zone parts."""
+    """An STR tree over zone parts, and the parts packed for the exact area kernel."""
 
     def __init__(self, zones: NDArray[np.object_]) -> None:
         parts, owner = shapely.get_parts(np.asarray(zones, dtype=object), return_index=True)
         self._parts: NDArray[np.object_] = parts
         self._owner: NDArray[np.intp] = owner.astype(np.intp)
         self._tree = shapely.STRtree(parts)
+        self._packed = PackedZones(parts)
         self.size = len(zones)
 
     def warm(self) -> None:
@@ -55,10 +56,11 @@ class ZoneIndex:
         intersection works on a few vertices of a large zone, not all of them; a part whose
         cut is empty adds no area and is not intersected at all.
         """
-        covering = self._tree.query(parcel, predicate="covered_by")
+        one = np.array([parcel], dtype=object)  # the tree's scalar wrapping costs more
+        covering = self._tree.query(one, predicate="covered_by")[1]
         if len(covering):
-            return Overlap(self._owner[covering[:1]], np.array([float(shapely.area(parcel))]))
-        candidates = self._tree.query(parcel)
+            return Overlap(self._owner[covering[:1]], np.array([parcel.area]))
+        candidates = self._tree.query(one)[1]
         near = shapely.clip_by_rect(self._parts[candidates], *parcel.bounds)
         entered = ~shapely.is_empty(near)
         areas = shapely.area(shapely.intersection(parcel, near[entered]))
@@ -78,7 +80,7 @@ class ZoneIndex:
         # Boxes only: the exact areas decide, and an "intersects" predicate would cost more than
         # the kernel spends on the extra pairs (whose area is 0 and are dropped below).
         parcel_idx, part_idx = self._tree.query(parcels)
-        areas = intersection_areas(parcels, self._parts, parcel_idx, part_idx)
+        areas = self._packed.areas(parcels, parcel_idx, part_idx)
         zone_idx = self._owner[part_idx]
         keys = parcel_idx.astype(np.int64) * max(self.size, 1) + zone_idx
         unique, inverse = np.unique(keys, return_inverse=True)
