@@ -107,15 +107,11 @@ class Application:
     def input_hash(self, *, parcel_wkb: str | None = None) -> str:
         """SHA-256 of the application as given: the same input, the same hash. A batch passes
         the parcel's WKB (hex, little-endian) it computed for all parcels at once."""
-        canonical = self._canonical(parcel_wkb)
-        return hashlib.sha256(
-            json.dumps(canonical, sort_keys=True, separators=(",", ":")).encode()
-        ).hexdigest()
+        canonical = _CANONICAL_JSON.encode(self._canonical(parcel_wkb))
+        return hashlib.sha256(canonical.encode()).hexdigest()
 
     def _canonical(self, parcel_wkb: str | None = None) -> dict[str, Any]:
-        building = {
-            f.name: _canonical_value(getattr(self.building, f.name)) for f in fields(self.building)
-        }
+        building = {name: _canonical_value(getattr(self.building, name)) for name in _BUILDING}
         return {
             "parcel": parcel_wkb if parcel_wkb is not None else _canonical_value(self.parcel),
             "activity": self.activity,
@@ -127,6 +123,12 @@ class Application:
             "application_id": self.application_id,
             "authority_order": self.authority_order,
         }
+
+
+#: The building's figures, in the order the canonical form names them.
+_BUILDING = tuple(f.name for f in fields(Building))
+#: ``json.dumps(..., sort_keys=True, separators=(",", ":"))``, its encoder made once.
+_CANONICAL_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
 
 
 def _canonical_value(value: Any) -> Any:

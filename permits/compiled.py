@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import shapely
 from numpy.typing import NDArray
+from shapely.geometry.base import BaseGeometry
 
 from gis.index import ZoneIndex
 from layers.model import (
@@ -60,6 +61,11 @@ SPLIT_POLICIES = ("strictest", "dominant", "per_piece")
 _STRICTNESS = {ItbxClass.I: 0, ItbxClass.T: 1, ItbxClass.B: 2, ItbxClass.X: 3}
 _KBLI = re.compile(r"\d{5}")
 _MISSING = object()
+#: What a plan without overlays answers, shared (read-only) rather than made for every check.
+_NO_ROWS = np.empty(0, np.intp)
+_NO_ROWS.flags.writeable = False
+_NO_AREAS = np.empty(0, np.float64)
+_NO_AREAS.flags.writeable = False
 
 
 def norm(text: str | None) -> str:
@@ -101,10 +107,17 @@ class Overlays:
         parcel, for all parcels in one tree query. GEOS measures the areas (each pair alike
         whether asked for one parcel or many), as overlays are few beside the zones."""
         if not len(self.kind) or not len(parcels):
-            return np.empty(0, np.intp), np.empty(0, np.intp), np.empty(0, np.float64)
+            return _NO_ROWS, _NO_ROWS, _NO_AREAS
         parcel_idx, rows = self.index.query(parcels, predicate="intersects")
         areas = shapely.area(shapely.intersection(parcels[parcel_idx], self.geometry[rows]))
         return parcel_idx, rows, np.asarray(areas, dtype=np.float64)
+
+    def overlap(self, parcel: BaseGeometry) -> tuple[NDArray[np.intp], NDArray[np.float64]]:
+        """The overlay rows one parcel intersects and the area (m2) in each."""
+        if not len(self.kind):
+            return _NO_ROWS, _NO_AREAS
+        _, rows, areas = self.overlap_many(np.array([parcel], dtype=object))
+        return rows, areas
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from operator import attrgetter
 from typing import Any
 
 import orjson
@@ -52,6 +53,9 @@ _OUTCOME = {
     Effect.REJECT: Outcome.REJECTED,
     Effect.NOT_ASSESSABLE: Outcome.NOT_ASSESSABLE,
 }
+#: The outcome by the rank of the strongest effect.
+_OUTCOMES = tuple(_OUTCOME[effect] for effect in Effect)
+_EFFECT_OF = attrgetter("effect")
 
 
 @dataclass(frozen=True)
@@ -161,8 +165,8 @@ class Decision:
     def outcome_of(findings: tuple[Finding, ...]) -> Outcome:
         """The strongest effect among the findings decides; no finding at all approves nothing
         (the engine always adds a location finding)."""
-        strongest = max((f.effect for f in findings), key=_RANK.__getitem__, default=Effect.REVIEW)
-        return _OUTCOME[strongest]
+        ranks = map(_RANK.__getitem__, map(_EFFECT_OF, findings))
+        return _OUTCOMES[max(ranks, default=_RANK[Effect.REVIEW])]
 
     @property
     def conditions(self) -> tuple[Finding, ...]:

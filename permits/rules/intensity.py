@@ -131,7 +131,7 @@ def assess_intensity(
         key = (RULE, code, s.app.road_class, s.plan.lot_class(code, s.lot_m2), capped)
         pct = reductions.get(code)
         bounds = s.plan.kept((*key, pct), partial(_bounds, s, code, table, pct, caps))
-        findings += [bound.finding(figures[bound.check.field]) for bound in bounds]
+        findings += [bound.finding(figures[bound.field]) for bound in bounds]
     return findings
 
 
@@ -145,6 +145,7 @@ class Bound:
     check: Check
     limit: Limit
     code: str
+    field: str
     basis: str
     details: dict[str, object]
     #: The finding where the figure is not given: the limit stands as a condition.
@@ -206,7 +207,7 @@ def _bounds(
             subzone_code=code,
             details=details,
         )
-        bounds.append(Bound(check, limit, code, basis, details, unassessed))
+        bounds.append(Bound(check, limit, code, check.field, basis, details, unassessed))
     return tuple(bounds)
 
 

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from functools import cached_property
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -20,8 +19,7 @@ if TYPE_CHECKING:  # the compiled plan holds the rules' lookups, so it imports t
 @dataclass(frozen=True)
 class Situation:
     """The application with its geometries in the plan's metric CRS, the lot area (m2) and the
-    zone pieces it covers (``rows``: each piece's zone row in the compiled plan). What the rules
-    derive from the pieces is worked out once per check (``cached_property``)."""
+    zone pieces it covers (``rows``: each piece's zone row in the compiled plan)."""
 
     plan: CompiledPlan
     app: Application
@@ -35,21 +33,21 @@ class Situation:
     #: measured them for many parcels at once (``Overlays.overlap_many``); else measured when a
     #: rule asks.
     overlay_hits: tuple[NDArray[np.intp], NDArray[np.float64]] | None = None
+    #: Pieces above the sliver tolerance, with their zone rows, largest first.
+    deciding: tuple[tuple[ZonePiece, int], ...] = field(init=False)
+    #: The deciding pieces' sub-zone codes, each once, largest piece first.
+    subzones: tuple[str, ...] = field(init=False)
 
-    @cached_property
+    def __post_init__(self) -> None:
+        """What every rule reads of the pieces, worked out once per check."""
+        deciding = tuple((p, r) for p, r in zip(self.pieces, self.rows, strict=True) if p.deciding)
+        object.__setattr__(self, "deciding", deciding)
+        codes = dict.fromkeys(p.subzone_code for p, _ in deciding if p.subzone_code)
+        object.__setattr__(self, "subzones", tuple(codes))
+
+    @property
     def overlaid(self) -> tuple[NDArray[np.intp], NDArray[np.float64]]:
         """Overlay rows the parcel intersects, and the area (m2) in each."""
         if self.overlay_hits is not None:
             return self.overlay_hits
-        _, rows, areas = self.plan.overlays.overlap_many(np.array([self.parcel], dtype=object))
-        return rows, areas
-
-    @cached_property
-    def deciding(self) -> tuple[tuple[ZonePiece, int], ...]:
-        """Pieces above the sliver tolerance, with their zone rows, largest first."""
-        return tuple((p, r) for p, r in zip(self.pieces, self.rows, strict=True) if p.deciding)
-
-    @cached_property
-    def subzones(self) -> tuple[str, ...]:
-        """The deciding pieces' sub-zone codes, each once, largest piece first."""
-        return tuple(dict.fromkeys(p.subzone_code for p, _ in self.deciding if p.subzone_code))
+        return self.plan.overlays.overlap(self.parcel)
