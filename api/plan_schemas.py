@@ -1,0 +1,409 @@
+"""The HTTP contract of plan management: request and response bodies with examples, as the
+OpenAPI shows them. Responses are written by the routes from the store's own data (a version's
+report is ``QualityReport.to_dict()``); the models below describe them."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from api.schemas import TEXT, IsoDate, Strict
+
+_EXAMPLE_REGION: dict[str, Any] = {
+    "code": "6107",
+    "name": "Kabupaten Bengkayang",
+    "bbox": [108.7, 0.3, 110.3, 1.7],
+}
+_EXAMPLE_SUMMARY: dict[str, Any] = {
+    "id": 2,
+    "plan_id": 2,
+    "label": "konsep pola ruang",
+    "status": "draft",
+    "crs_epsg": 32649,
+    "content_hash": "3f0c5e0f9a4b6b1d2c8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1d0e9f8a7b6c",
+    "ruleset_hash": "9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e0f9a8b",
+    "created_at": "2026-03-02T08:15:00Z",
+    "valid_from": None,
+    "valid_to": None,
+    "zone_count": 595,
+    "errors": 0,
+    "warnings": 2,
+}
+_EXAMPLE_ISSUE: dict[str, Any] = {
+    "severity": "warning",
+    "code": "invalid-geometry",
+    "message": "invalid geometry (Self-intersection) repaired; area change +0.00 m2",
+    "source": "KONSEPPOLARUANG_5.geojson",
+    "feature": "OBJECTID 424",
+    "location": [109.6, 1.2],
+    "area_m2": None,
+    "details": {"reason": "Self-intersection[109.6 1.2]", "area_change_m2": 0.0},
+}
+_EXAMPLE_REPORT: dict[str, Any] = {
+    "errors": 0,
+    "warnings": 1,
+    "counts": {"warning:invalid-geometry": 1},
+    "issues": [_EXAMPLE_ISSUE],
+}
+
+
+class RegionIn(Strict):
+    """A kabupaten or kota by its BPS code, with its lon/lat extent (imports outside it are
+    refused as the wrong file or CRS)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_EXAMPLE_REGION]})
+
+    code: str = Field(pattern=r"^[0-9]{2,10}$", description="BPS code", examples=["6107"])
+    name: str = Field(min_length=1, max_length=200, pattern=TEXT)
+    bbox: list[float] | None = Field(
+        None,
+        min_length=4,
+        max_length=4,
+        description="min_lon, min_lat, max_lon, max_lat (degrees)",
+    )
+
+    @field_validator("bbox")
+    @classmethod
+    def _extent(cls, bbox: list[float] | None) -> list[float] | None:
+        if bbox is None:
+            return None
+        min_lon, min_lat, max_lon, max_lat = bbox
+        if not (-180 <= min_lon < max_lon <= 180 and -90 <= min_lat < max_lat <= 90):
+            raise ValueError(
+                "takes min_lon < max_lon within -180..180, min_lat < max_lat within -90..90"
+            )
+        return bbox
+
+
+class RegionOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [_EXAMPLE_REGION]})
+
+    code: str
+    name: str
+    bbox: list[float] | None
+
+
+class PlanIn(Strict):
+    """A plan of a stored region (an RDTR or RTRW enacted by its regulation); its versions come
+    from uploads."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "region_code": "6107",
+                    "name": "RDTR Kawasan Perbatasan Jagoi Babang",
+                    "legal_basis": "Peraturan Bupati Bengkayang Nomor 40 Tahun 2021",
+                    "kind": "RDTR",
+                    "enacted_on": "2021-11-01",
+                }
+            ]
+        }
+    )
+
+    region_code: str = Field(pattern=r"^[0-9]{2,10}$", description="The region's BPS code")
+    name: str = Field(min_length=1, max_length=200, pattern=TEXT)
+    legal_basis: str = Field(
+        min_length=1, max_length=500, pattern=TEXT, description="Regulation number and date"
+    )
+    kind: Literal["RDTR", "RTRW"] = "RDTR"
+    enacted_on: IsoDate | None = None
+
+
+class VersionSummary(BaseModel):
+    """A plan version without its report: ``errors`` block activation, ``warnings`` do not."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_EXAMPLE_SUMMARY]})
+
+    id: int
+    plan_id: int
+    label: str
+    status: Literal["draft", "active", "retired"]
+    crs_epsg: int = Field(description="The plan's metric CRS: every area is measured in it")
+    content_hash: str = Field(description="SHA-256 of zones, overlays and rules")
+    ruleset_hash: str
+    created_at: datetime
+    valid_from: date | None = Field(description="In force from this day (active and retired)")
+    valid_to: date | None = Field(description="Until this day, exclusive; open-ended if empty")
+    zone_count: int
+    errors: int
+    warnings: int
+
+
+class IssueOut(BaseModel):
+    severity: Literal["error", "warning", "info"]
+    code: str = Field(examples=["overlap"])
+    message: str
+    source: str | None = Field(description="The file")
+    feature: str | None = Field(description="The feature or row, as the file names it")
+    location: list[float] | None = Field(description="lon, lat near the problem")
+    area_m2: float | None = Field(description="m2, in the plan's metric CRS")
+    details: dict[str, Any]
+
+
+class ReportOut(BaseModel):
+    """The quality report as ``QualityReport.to_dict()`` gives it."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_EXAMPLE_REPORT]})
+
+    errors: int
+    warnings: int
+    counts: dict[str, int] = Field(description="Issues by `severity:code`")
+    issues: list[IssueOut]
+
+
+class VersionOut(VersionSummary):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{**_EXAMPLE_SUMMARY, "report": _EXAMPLE_REPORT}]}
+    )
+
+    report: ReportOut
+
+
+class VersionList(BaseModel):
+    versions: list[VersionSummary]
+
+
+class PlanOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 2,
+                    "region": _EXAMPLE_REGION,
+                    "kind": "RDTR",
+                    "name": "RDTR Kawasan Perbatasan Jagoi Babang",
+                    "legal_basis": "Peraturan Bupati Bengkayang Nomor 40 Tahun 2021",
+                    "enacted_on": "2021-11-01",
+                    "versions": [_EXAMPLE_SUMMARY],
+                }
+            ]
+        }
+    )
+
+    id: int
+    region: RegionOut
+    kind: Literal["RDTR", "RTRW"]
+    name: str
+    legal_basis: str
+    enacted_on: date | None
+    versions: list[VersionSummary]
+
+
+class PlanList(BaseModel):
+    plans: list[PlanOut]
+
+
+class ActivateIn(Strict):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"valid_from": "2026-04-01"}]})
+
+    valid_from: IsoDate | None = Field(
+        None, description="First day in force (default: today); after the version in force's"
+    )
+
+
+class SubzoneOut(BaseModel):
+    code: str | None = Field(description="None for zones without a sub-zone code")
+    name: str | None
+    zone_code: str | None
+    zones: int = Field(description="Zones of the layer with this code (0: only the rules know it)")
+    area_m2: float = Field(description="Their area, m2 (plan CRS)")
+    itbx_cells: int
+    intensity_rows: int
+
+
+class SubzoneList(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "version_id": 1,
+                    "subzones": [
+                        {
+                            "code": "R-3",
+                            "name": "Perumahan Kepadatan Sedang",
+                            "zone_code": "R",
+                            "zones": 37,
+                            "area_m2": 412_345.6,
+                            "itbx_cells": 96,
+                            "intensity_rows": 3,
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
+    version_id: int
+    subzones: list[SubzoneOut]
+
+
+class LegendOut(BaseModel):
+    code: str = Field(examples=["T1"])
+    klass: Literal["I", "T", "B", "X"]
+    text: str | None = Field(description="What the plan's legend says the code requires")
+
+
+class ItbxRuleOut(BaseModel):
+    activity_id: str
+    name: str
+    group: str | None
+    kbli: list[str]
+    codes: list[str] = Field(examples=[["T1", "B2"]])
+    raw: str = Field(description="The annex's cell, verbatim")
+    klass: Literal["I", "T", "B", "X"] = Field(description="The strictest of its codes")
+    legend: list[LegendOut]
+
+
+class SubzoneRules(BaseModel):
+    """Everything the plan version says about one sub-zone."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "version_id": 1,
+                    "code": "R-3",
+                    "name": "Perumahan Kepadatan Sedang",
+                    "zone_code": "R",
+                    "zones": 37,
+                    "area_m2": 412_345.6,
+                    "blocks": ["I.A.2"],
+                    "itbx": [
+                        {
+                            "activity_id": "47112",
+                            "name": "Toko Kelontong",
+                            "group": "Perdagangan dan Jasa",
+                            "kbli": ["47112"],
+                            "codes": ["T3"],
+                            "raw": "T3",
+                            "klass": "T",
+                            "legend": [
+                                {
+                                    "code": "T3",
+                                    "klass": "T",
+                                    "text": "Terbatas jarak: paling dekat 100 meter dari "
+                                    "kegiatan sejenis.",
+                                }
+                            ],
+                        }
+                    ],
+                    "intensity": [{"subzone_code": "R-3", "kdb_max_pct": 65.0, "klb_max": 1.95}],
+                    "provisions": [
+                        {"provision": "LP2B", "effect": "cap", "text": "...", "kdb_max_pct": 10.0}
+                    ],
+                }
+            ]
+        }
+    )
+
+    version_id: int
+    code: str
+    name: str | None
+    zone_code: str | None
+    zones: int
+    area_m2: float = Field(description="m2, plan CRS")
+    blocks: list[str]
+    itbx: list[ItbxRuleOut]
+    intensity: list[dict[str, Any]] = Field(description="The intensity table's rows for it")
+    provisions: list[dict[str, Any]] = Field(
+        description="Special provisions for this sub-zone or for any (by overlay, flag, block)"
+    )
+
+
+class ChangeSummary(BaseModel):
+    from_code: str | None
+    from_name: str | None
+    to_code: str | None
+    to_name: str | None
+    pieces: int
+    area_m2: float
+
+
+class TableChangesOut(BaseModel):
+    """Rows only b has, only a has, and those whose value differs; each names its key's
+    fields and holds ``from`` (a's value) and ``to`` (b's)."""
+
+    added: list[dict[str, Any]]
+    removed: list[dict[str, Any]]
+    changed: list[dict[str, Any]]
+
+
+class RuleChangesOut(BaseModel):
+    itbx: TableChangesOut = Field(description="Keyed by activity_id and subzone_code; codes")
+    intensity: TableChangesOut = Field(description="Keyed by subzone_code; its rows")
+    provisions: TableChangesOut = Field(description="Keyed by provision, klass, block, subzone")
+    legend: TableChangesOut = Field(description="Keyed by code")
+
+
+class PieceFeature(BaseModel):
+    type: Literal["Feature"]
+    geometry: dict[str, Any] = Field(description="A (Multi)Polygon in lon/lat (OGC:CRS84)")
+    properties: dict[str, Any] = Field(
+        description="from_code, from_name, from_zone_id, to_code, to_name, to_zone_id, area_m2"
+    )
+
+
+class PieceCollection(BaseModel):
+    type: Literal["FeatureCollection"]
+    features: list[PieceFeature]
+
+
+class ComparisonOut(BaseModel):
+    """What changed from version a to version b."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "a": {**_EXAMPLE_SUMMARY, "id": 1, "status": "active"},
+                    "b": _EXAMPLE_SUMMARY,
+                    "crs_epsg": 32650,
+                    "changed_area_m2": 10_412.5,
+                    "min_area_m2": 1.0,
+                    "slivers": {"pieces": 0, "area_m2": 0.0},
+                    "summary": [
+                        {
+                            "from_code": "K-1",
+                            "from_name": "Perdagangan dan Jasa Skala Kota",
+                            "to_code": "R-3",
+                            "to_name": "Perumahan Kepadatan Sedang",
+                            "pieces": 1,
+                            "area_m2": 10_412.5,
+                        }
+                    ],
+                    "rules": {
+                        "itbx": {
+                            "added": [],
+                            "removed": [],
+                            "changed": [
+                                {
+                                    "activity_id": "47111",
+                                    "activity": "Minimarket",
+                                    "subzone_code": "R-3",
+                                    "from": ["T1", "B2"],
+                                    "to": ["I"],
+                                }
+                            ],
+                        },
+                        "intensity": {"added": [], "removed": [], "changed": []},
+                        "provisions": {"added": [], "removed": [], "changed": []},
+                        "legend": {"added": [], "removed": [], "changed": []},
+                    },
+                    "pieces": {"type": "FeatureCollection", "features": []},
+                }
+            ]
+        }
+    )
+
+    a: VersionSummary
+    b: VersionSummary
+    crs_epsg: int = Field(description="a's metric CRS, where the areas were measured")
+    changed_area_m2: float
+    min_area_m2: float
+    slivers: dict[str, float] = Field(description="Pieces under min_area_m2: count and area m2")
+    summary: list[ChangeSummary] = Field(description="Area by (from, to) sub-zone, largest first")
+    rules: RuleChangesOut
+    pieces: PieceCollection = Field(description="The changed land, largest first, lon/lat")
