@@ -11,12 +11,17 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
-from dataclasses import fields
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import morecantile
+import numpy as np
+import orjson
+import shapely
 from alembic import command, context
 from alembic.config import Config
 from sqlalchemy import (
@@ -33,9 +38,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import DBAPIError
 
+from gis.crs import LONLAT_EPSG, reproject, transformer
+from gis.tiles import TMS, tile_at
 from layers import schema
 from layers.errors import ActivationError, NotFoundError, PlanInputError, StoreError
 from layers.model import (
+    OVERLAY_COLUMNS,
+    ZONE_COLUMNS,
     Activity,
     CrosswalkEntry,
     IntensityRule,
@@ -59,6 +68,49 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 #: Statuses a reader may see; ``staging`` rows belong to an import still being written.
 VISIBLE = (VersionStatus.DRAFT, VersionStatus.ACTIVE, VersionStatus.RETIRED)
+
+#: The layers of every version, with their columns (besides ``fid`` and ``geom``).
+LAYER_COLUMNS: Mapping[str, tuple[str, ...]] = {"zones": ZONE_COLUMNS, "overlays": OVERLAY_COLUMNS}
+#: Columns holding JSON text, which a GeoJSON feature carries as objects.
+JSON_COLUMNS = frozenset({"flags", "attrs"})
+#: Columns of a layer's vector tiles with their TileJSON types: the scalar ones, and ``flags`` as
+#: text for styling; ``attrs`` (every source attribute) is left to the features.
+TILE_FIELDS: Mapping[str, Mapping[str, str]] = {
+    layer: {c: "Number" if c == "ceiling_m" else "String" for c in columns if c != "attrs"}
+    for layer, columns in LAYER_COLUMNS.items()
+}
+#: Degrees added around a layer's lon/lat extent before a query box is clipped to it: far more
+#: than the extent's rounding, so clipping never cuts a feature off.
+_EXTENT_PAD_DEG = 1e-4
+#: Longest edge (degrees, about 100 m) of a lon/lat box taken into a layer's metric CRS; a lon/lat
+#: line and its image in a UTM grid part by well under a millimetre along it.
+_DENSIFY_DEG = 1e-3
+
+
+@dataclass(frozen=True)
+class FeaturePage:
+    """One page of a layer as GeoJSON features (lon/lat, OGC:CRS84, ``id`` the feature's
+    ``fid``), in ``fid`` order, and how many features the query matches in all."""
+
+    features: list[dict[str, Any]]
+    number_matched: int
+
+
+@dataclass(frozen=True)
+class LayerRef:
+    """One version's layer as a back end reads it: its table and the SRID of its geometry."""
+
+    layer: str
+    table: str
+    srid: int
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return LAYER_COLUMNS[self.layer]
+
+    @property
+    def tile_columns(self) -> tuple[str, ...]:
+        return tuple(TILE_FIELDS[self.layer])
 
 
 class PlanStore(ABC):
@@ -297,6 +349,93 @@ class PlanStore(ABC):
     def _read_layer(self, table: str, crs_epsg: int, kind: str) -> gpd.GeoDataFrame:
         """Read one version layer as a GeoDataFrame with the model's columns."""
 
+    # -- layers as features and tiles (what OGC API Features and maps read) ----------------
+
+    def layer_extent(self, version_id: int, layer: str) -> tuple[float, float, float, float] | None:
+        """The lon/lat bounding box (OGC:CRS84) of a version's ``zones`` or ``overlays``; None
+        when the layer has no features."""
+        ref = self._layer_ref(version_id, layer)
+        return _lonlat_extent(self._bounds(ref), ref.srid)
+
+    def feature_page(
+        self,
+        version_id: int,
+        layer: str,
+        bbox: tuple[float, float, float, float] | None = None,
+        *,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> FeaturePage:
+        """Up to ``limit`` features after the first ``offset``, of those whose geometry meets the
+        lon/lat ``bbox`` (all when None). The box is taken into the layer's CRS, not the
+        layer out of it, so the spatial index answers."""
+        ref = self._layer_ref(version_id, layer)
+        if bbox is None:
+            return self._page(ref, None, limit, offset)
+        area = self._area(ref, bbox)
+        return FeaturePage([], 0) if area is None else self._page(ref, area, limit, offset)
+
+    def feature(self, version_id: int, layer: str, fid: int) -> dict[str, Any]:
+        """One feature of a layer by its ``fid``, as GeoJSON in lon/lat."""
+        ref = self._layer_ref(version_id, layer)
+        found = self._feature(ref, fid)
+        if found is None:
+            raise NotFoundError(f"feature {fid} is not in {layer} of plan version {version_id}")
+        return found
+
+    def tile(self, version_id: int, layer: str, z: int, x: int, y: int) -> bytes:
+        """The WebMercatorQuad tile ``z/x/y`` of a layer as a Mapbox Vector Tile (one layer named
+        ``zones`` or ``overlays``, feature ids the ``fid``, properties ``TILE_FIELDS``) holding
+        the features that meet the tile; empty bytes when none does."""
+        ref = self._layer_ref(version_id, layer)
+        tile = tile_at(z, x, y)
+        area = self._area(ref, TMS.bounds(tile))
+        return b"" if area is None else self._tile(ref, tile, area)
+
+    @abstractmethod
+    def _bounds(self, ref: LayerRef) -> tuple[float, float, float, float] | None:
+        """The layer's bounds in its own CRS, None when it is empty."""
+
+    @abstractmethod
+    def _page(
+        self, ref: LayerRef, area: shapely.Polygon | None, limit: int, offset: int
+    ) -> FeaturePage:
+        """Features meeting ``area`` (layer CRS; all when None), in ``fid`` order."""
+
+    @abstractmethod
+    def _feature(self, ref: LayerRef, fid: int) -> dict[str, Any] | None:
+        """The feature with this ``fid``, None when there is none."""
+
+    @abstractmethod
+    def _tile(self, ref: LayerRef, tile: morecantile.Tile, area: shapely.Polygon) -> bytes:
+        """The MVT of the features meeting ``area`` (the tile in the layer's CRS)."""
+
+    def _layer_ref(self, version_id: int, layer: str) -> LayerRef:
+        if layer not in LAYER_COLUMNS:
+            raise NotFoundError(
+                f"a plan version has the layers {', '.join(LAYER_COLUMNS)}, not {layer!r}"
+            )
+        version = self.version(version_id)
+        return LayerRef(layer, layer_name(layer, version_id), version.crs_epsg)
+
+    def _area(
+        self, ref: LayerRef, lonlat: tuple[float, float, float, float]
+    ) -> shapely.Polygon | None:
+        """A lon/lat box in the layer's CRS, densified so that its edges follow the meridians
+        and parallels; clipped first to the layer's extent, which also keeps a box of the
+        whole world out of a UTM projection. None when the box misses the layer."""
+        extent = _lonlat_extent(self._bounds(ref), ref.srid)
+        if extent is None:
+            return None
+        minx = max(lonlat[0], extent[0] - _EXTENT_PAD_DEG)
+        miny = max(lonlat[1], extent[1] - _EXTENT_PAD_DEG)
+        maxx = min(lonlat[2], extent[2] + _EXTENT_PAD_DEG)
+        maxy = min(lonlat[3], extent[3] + _EXTENT_PAD_DEG)
+        if minx >= maxx or miny >= maxy:
+            return None
+        box = shapely.segmentize(shapely.box(minx, miny, maxx, maxy), _DENSIFY_DEG)
+        return reproject(np.array([box]), LONLAT_EPSG, ref.srid)[0]  # type: ignore[no-any-return]
+
     def rules(self, version_id: int) -> RuleSet:
         self.version(version_id)
         with self.engine.connect() as conn:
@@ -356,6 +495,46 @@ def run_migrations(metadata: MetaData, version_table: str | None = None) -> None
     )
     with context.begin_transaction():
         context.run_migrations()
+
+
+def layer_name(layer: str, version_id: int) -> str:
+    """The table or GeoPackage layer of a version's ``zones`` or ``overlays``, the name QGIS,
+    GDAL and the OGC API show (``zones_v12``)."""
+    table = schema.zones_table_name if layer == "zones" else schema.overlays_table_name
+    return table(version_id)
+
+
+# -- features as GeoJSON ---------------------------------------------------------------------
+
+
+def geojson_feature(fid: int, values: Mapping[str, Any], geometry: str) -> dict[str, Any]:
+    """A GeoJSON feature from a layer row: JSON columns as objects, missing values as null,
+    ``geometry`` GeoJSON text (as ``ST_AsGeoJSON`` or shapely writes it)."""
+    properties: dict[str, Any] = {}
+    for name, value in values.items():
+        if value is None or value != value:
+            properties[name] = None
+        elif name in JSON_COLUMNS:
+            properties[name] = orjson.loads(value)
+        else:
+            properties[name] = value
+    return {
+        "type": "Feature",
+        "id": int(fid),
+        "geometry": orjson.loads(geometry),
+        "properties": properties,
+    }
+
+
+def _lonlat_extent(
+    bounds: tuple[float, float, float, float] | None, srid: int
+) -> tuple[float, float, float, float] | None:
+    """Bounds in a metric CRS as the lon/lat box holding them (edges sampled, since a UTM
+    grid's straight lines are curves in lon/lat)."""
+    if bounds is None:
+        return None
+    box = transformer(srid, LONLAT_EPSG).transform_bounds(*bounds, densify_pts=21)
+    return (float(box[0]), float(box[1]), float(box[2]), float(box[3]))
 
 
 # -- rules as rows ---------------------------------------------------------------------------

@@ -15,13 +15,26 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import morecantile
+import numpy as np
 import pyogrio
+import shapely
+from numpy.typing import NDArray
 from sqlalchemy import Connection, create_engine, event, select, update
 from sqlalchemy.pool import NullPool
 
+from gis import tiles
+from gis.crs import LONLAT_EPSG, reproject
 from layers import schema
 from layers.model import OVERLAY_COLUMNS, ZONE_COLUMNS, PlanData, VersionStatus
-from layers.store import PlanStore, delete_version_rows, write_rules
+from layers.store import (
+    FeaturePage,
+    LayerRef,
+    PlanStore,
+    delete_version_rows,
+    geojson_feature,
+    write_rules,
+)
 
 STAGING = "staging"
 
@@ -85,6 +98,58 @@ class GeoPackageStore(PlanStore):
             out["ceiling_m"] = out["ceiling_m"].astype(float)
         return out
 
+    def _bounds(self, ref: LayerRef) -> tuple[float, float, float, float] | None:
+        info = pyogrio.read_info(self.path, layer=ref.table)
+        if not info["features"]:
+            return None
+        minx, miny, maxx, maxy = info["total_bounds"]
+        return (float(minx), float(miny), float(maxx), float(maxy))
+
+    def _page(
+        self, ref: LayerRef, area: shapely.Polygon | None, limit: int, offset: int
+    ) -> FeaturePage:
+        """The matching fids first (GDAL's R-tree and exact test, no attributes read), then the
+        page's features by fid: GDAL returns a spatial filter's matches in R-tree order."""
+        _meta, fids, _geoms, _fields = pyogrio.raw.read(
+            self.path,
+            layer=ref.table,
+            mask=area,
+            columns=[],
+            read_geometry=False,
+            return_fids=True,
+        )
+        page = np.sort(fids)[offset : offset + limit]
+        features = self._features(ref, fids=page) if page.size else []
+        return FeaturePage(features, int(fids.size))
+
+    def _feature(self, ref: LayerRef, fid: int) -> dict[str, Any] | None:
+        found = self._features(ref, where=f"fid = {int(fid)}")
+        return found[0] if found else None
+
+    def _features(self, ref: LayerRef, **selection: Any) -> list[dict[str, Any]]:
+        meta, fids, wkb, values = pyogrio.raw.read(
+            self.path, layer=ref.table, columns=list(ref.columns), return_fids=True, **selection
+        )
+        lonlat = reproject(shapely.from_wkb(wkb), ref.srid, LONLAT_EPSG)
+        return [
+            geojson_feature(fid, row, geometry)
+            for fid, row, geometry in zip(
+                fids, _rows(meta, values), shapely.to_geojson(lonlat), strict=True
+            )
+        ]
+
+    def _tile(self, ref: LayerRef, tile: morecantile.Tile, area: shapely.Polygon) -> bytes:
+        """The features meeting the tile (R-tree and exact test in GDAL), projected to web
+        Mercator and encoded by ``gis.tiles``."""
+        meta, fids, wkb, values = pyogrio.raw.read(
+            self.path, layer=ref.table, mask=area, columns=list(ref.tile_columns), return_fids=True
+        )
+        if not fids.size:
+            return b""
+        mercator = reproject(shapely.from_wkb(wkb), ref.srid, tiles.MERCATOR_EPSG)
+        bounds = tiles.TMS.xy_bounds(tile)
+        return tiles.encode(ref.layer, mercator, _rows(meta, values), fids.tolist(), bounds)
+
     def _undo(self, version_id: int) -> None:
         """Remove an unfinished import: its layers and its rows."""
         with self.engine.begin() as conn:
@@ -113,6 +178,12 @@ class GeoPackageStore(PlanStore):
             ids = list(stale)
         for version_id in ids:
             self._undo(version_id)
+
+
+def _rows(meta: dict[str, Any], values: list[NDArray[Any]]) -> list[dict[str, Any]]:
+    """pyogrio's column arrays as one dict a feature."""
+    names = list(meta["fields"])
+    return [dict(zip(names, row, strict=True)) for row in zip(*values, strict=True)]
 
 
 def _create_geopackage(path: Path) -> None:

@@ -12,17 +12,27 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import geopandas as gpd
+import morecantile
 import numpy as np
 import pandas as pd
 import psycopg
 import shapely
-from sqlalchemy import Connection, Index, create_engine, text
+from sqlalchemy import Connection, Index, Row, create_engine, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from gis.crs import LONLAT_EPSG
+from gis.tiles import BUFFER, EXTENT, MERCATOR_EPSG
 from layers import schema
 from layers.errors import StoreError
 from layers.model import OVERLAY_COLUMNS, ZONE_COLUMNS, PlanData, VersionStatus
-from layers.store import PlanStore, rule_rows
+from layers.store import (
+    JSON_COLUMNS,
+    FeaturePage,
+    LayerRef,
+    PlanStore,
+    geojson_feature,
+    rule_rows,
+)
 
 #: Seconds a connection attempt to PostgreSQL may take.
 CONNECT_TIMEOUT_S = 5
@@ -61,9 +71,7 @@ class PostgisStore(PlanStore):
 
     def _read_layer(self, table: str, crs_epsg: int, kind: str) -> gpd.GeoDataFrame:
         columns = ZONE_COLUMNS if kind == "zones" else OVERLAY_COLUMNS
-        select_list = ", ".join(
-            f'"{c}"::text' if c in ("flags", "attrs") else f'"{c}"' for c in columns
-        )
+        select_list = _select_list(columns)
         with self.engine.connect() as conn:
             rows = conn.exec_driver_sql(
                 f'SELECT {select_list}, ST_AsBinary(geom) FROM "{table}" ORDER BY fid'
@@ -73,6 +81,80 @@ class PostgisStore(PlanStore):
             frame["ceiling_m"] = pd.to_numeric(frame["ceiling_m"], errors="coerce").astype(float)
         geoms = shapely.from_wkb(np.array([r[-1] for r in rows], dtype=object))
         return gpd.GeoDataFrame(frame, geometry=geoms, crs=crs_epsg)
+
+    def _bounds(self, ref: LayerRef) -> tuple[float, float, float, float] | None:
+        with self.engine.connect() as conn:
+            row = conn.exec_driver_sql(
+                "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) "
+                f'FROM (SELECT ST_Extent(geom) AS e FROM "{ref.table}") AS extent'
+            ).one()
+        if row[0] is None:
+            return None
+        return (float(row[0]), float(row[1]), float(row[2]), float(row[3]))
+
+    def _page(
+        self, ref: LayerRef, area: shapely.Polygon | None, limit: int, offset: int
+    ) -> FeaturePage:
+        where, params = _meets(ref, area)
+        with self.engine.connect() as conn:
+            matched = conn.execute(
+                text(f'SELECT count(*) FROM "{ref.table}"{where}'), params
+            ).scalar_one()
+            rows = conn.execute(
+                text(f"{_features_sql(ref)}{where} ORDER BY fid LIMIT :limit OFFSET :offset"),
+                {**params, "limit": limit, "offset": offset},
+            ).fetchall()
+        return FeaturePage([_feature_of(ref, row) for row in rows], int(matched))
+
+    def _feature(self, ref: LayerRef, fid: int) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(text(f"{_features_sql(ref)} WHERE fid = :fid"), {"fid": fid}).first()
+        return None if row is None else _feature_of(ref, row)
+
+    def _tile(self, ref: LayerRef, tile: morecantile.Tile, area: shapely.Polygon) -> bytes:
+        """``ST_AsMVT`` over the features that meet the tile, found through the GiST index
+        with the tile taken into the layer's SRID, then projected and clipped by PostGIS."""
+        where, params = _meets(ref, area)
+        query = (
+            f"SELECT ST_AsMVT(t, :layer, {EXTENT}, 'geom', 'fid') FROM ("
+            f"SELECT fid, {_select_list(ref.tile_columns)}, "
+            f"ST_AsMVTGeom(ST_Transform(geom, {MERCATOR_EPSG}), ST_TileEnvelope(:z, :x, :y), "
+            f"{EXTENT}, {BUFFER}, true) AS geom"
+            f' FROM "{ref.table}"{where}) AS t WHERE geom IS NOT NULL'
+        )
+        with self.engine.connect() as conn:
+            mvt = conn.execute(
+                text(query), {**params, "layer": ref.layer, "z": tile.z, "x": tile.x, "y": tile.y}
+            ).scalar_one()
+        return bytes(mvt or b"")
+
+
+def _select_list(columns: Iterable[str]) -> str:
+    """Columns as PostgreSQL returns them to Python: JSON columns as their exact text."""
+    return ", ".join(f'"{c}"::text' if c in JSON_COLUMNS else f'"{c}"' for c in columns)
+
+
+def _meets(ref: LayerRef, area: shapely.Polygon | None) -> tuple[str, dict[str, Any]]:
+    """The WHERE clause for features meeting ``area`` (a literal in the layer's SRID, so the
+    GiST index is used), and its parameters; nothing when ``area`` is None."""
+    if area is None:
+        return "", {}
+    return (
+        f" WHERE ST_Intersects(geom, ST_GeomFromWKB(:area, {int(ref.srid)}))",
+        {"area": shapely.to_wkb(area)},
+    )
+
+
+def _features_sql(ref: LayerRef) -> str:
+    """A layer's rows with their geometry as lon/lat GeoJSON, written by PostGIS."""
+    return (
+        f"SELECT fid, {_select_list(ref.columns)}, "
+        f'ST_AsGeoJSON(ST_Transform(geom, {LONLAT_EPSG})) FROM "{ref.table}"'
+    )
+
+
+def _feature_of(ref: LayerRef, row: Row[Any]) -> dict[str, Any]:
+    return geojson_feature(row[0], dict(zip(ref.columns, row[1:-1], strict=True)), row[-1])
 
 
 def _copy(conn: Connection, table: str, columns: list[str], rows: Iterable[Sequence[Any]]) -> None:

@@ -3,21 +3,37 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import uuid
 from datetime import date
 
+import numpy as np
 import pandas as pd
 import pyogrio
+import pyproj
 import pytest
+import shapely
 from geopandas.testing import assert_geodataframe_equal
+from shapely.geometry import box, shape
 from sqlalchemy import inspect, text
 
+from gis.tiles import TileError
 from layers.errors import ActivationError, NotFoundError, PlanInputError, StoreError
-from layers.model import ItbxCell, Plan, PlanData, Region, VersionStatus, content_hash
+from layers.model import (
+    ZONE_COLUMNS,
+    ItbxCell,
+    Plan,
+    PlanData,
+    Region,
+    VersionStatus,
+    content_hash,
+    empty_overlays,
+)
 from layers.report import Issue, QualityReport, Severity
 from layers.store import PlanStore
 from layers.store_gpkg import GeoPackageStore
 from tests.plans import REGION, grid_plan
+from tests.tile_grid import assert_same_shape_in_tile, decoded, lonlat_bounds, tile_for
 
 
 def new_plan(store: PlanStore) -> Plan:
@@ -236,3 +252,112 @@ def test_frames_keep_missing_values_missing(store: PlanStore) -> None:
     zones = store.zones(version.id)
     assert zones["subzone_num"].isna().all()
     assert pd.isna(store.overlays(version.id)["ceiling_m"]).all()
+
+
+# -- layers as features and tiles ------------------------------------------------------------
+
+TO_LONLAT = pyproj.Transformer.from_crs(32650, 4326, always_xy=True)
+
+
+def stored_grid(store: PlanStore, data: PlanData | None = None):
+    """A stored grid plan, and its zones as the store holds them, in lon/lat by geopandas."""
+    version = store.add_version(new_plan(store).id, data or grid_plan(), "v1")
+    return version, store.zones(version.id).to_crs(4326)
+
+
+def lonlat_box(x0: float, y0: float, x1: float, y1: float) -> tuple[float, ...]:
+    """The lon/lat box of two UTM 50N corners."""
+    (lon0, lon1), (lat0, lat1) = TO_LONLAT.transform([x0, x1], [y0, y1])
+    return (lon0, lat0, lon1, lat1)
+
+
+def test_feature_pages_are_the_layer_in_lonlat_in_fid_order(store: PlanStore) -> None:
+    version, zones = stored_grid(store)
+    page = store.feature_page(version.id, "zones")
+    assert page.number_matched == 9
+    assert [f["id"] for f in page.features] == list(range(1, 10))
+    for feature, (_, row) in zip(page.features, zones.iterrows(), strict=True):
+        props = feature["properties"]
+        assert feature["type"] == "Feature"
+        assert props["flags"] == json.loads(row["flags"])
+        assert props["attrs"] == json.loads(row["attrs"])
+        for column in ("zone_id", "subzone_code", "subzone_name", "block", "subzone_num"):
+            assert props[column] == row[column]
+        assert shapely.hausdorff_distance(shape(feature["geometry"]), row.geometry) < 1e-8
+
+    second = store.feature_page(version.id, "zones", limit=4, offset=4)
+    assert [f["id"] for f in second.features] == [5, 6, 7, 8]
+    assert second.number_matched == 9
+    beyond = store.feature_page(version.id, "zones", limit=4, offset=20)
+    assert (beyond.features, beyond.number_matched) == ([], 9)
+    overlay = store.feature_page(version.id, "overlays").features[0]["properties"]
+    assert (overlay["kind"], overlay["klass"], overlay["ceiling_m"]) == ("LP2B", None, None)
+
+
+def test_a_bbox_keeps_the_features_that_meet_it(store: PlanStore) -> None:
+    version, zones = stored_grid(store)
+    # From the middle of block 5 to the middle of block 9 of the 3 x 3 grid of 100 m blocks.
+    bbox = lonlat_box(530_150.0, 15_150.0, 530_250.0, 15_250.0)
+    expected = [i + 1 for i in np.flatnonzero(zones.intersects(box(*bbox)))]
+    assert expected == [5, 6, 8, 9]
+
+    page = store.feature_page(version.id, "zones", bbox, limit=3)
+    assert page.number_matched == 4
+    assert [f["id"] for f in page.features] == expected[:3]
+    rest = store.feature_page(version.id, "zones", bbox, limit=3, offset=3)
+    assert [f["id"] for f in rest.features] == expected[3:]
+
+    world = store.feature_page(version.id, "zones", (-180.0, -90.0, 180.0, 90.0), limit=100)
+    assert world.number_matched == 9
+    elsewhere = store.feature_page(version.id, "zones", (10.0, 50.0, 11.0, 51.0))
+    assert (elsewhere.features, elsewhere.number_matched) == ([], 0)
+
+
+def test_one_feature_by_its_fid(store: PlanStore) -> None:
+    version, zones = stored_grid(store)
+    feature = store.feature(version.id, "zones", 4)
+    assert feature["id"] == 4
+    assert feature["properties"]["zone_id"] == zones.loc[3, "zone_id"]
+    assert shapely.hausdorff_distance(shape(feature["geometry"]), zones.geometry[3]) < 1e-8
+    with pytest.raises(NotFoundError, match="feature 10 is not in zones"):
+        store.feature(version.id, "zones", 10)
+    with pytest.raises(NotFoundError, match="not 'parcels'"):
+        store.feature(version.id, "parcels", 1)
+    with pytest.raises(NotFoundError, match="plan version 424242"):
+        store.feature_page(424_242, "zones")
+
+
+def test_layer_extent_is_the_lonlat_box_of_the_layer(store: PlanStore) -> None:
+    version, zones = stored_grid(store)
+    assert store.layer_extent(version.id, "zones") == pytest.approx(
+        tuple(zones.total_bounds), abs=1e-8
+    )
+    empty = dataclasses.replace(grid_plan(), overlays=empty_overlays(32650))
+    bare, _ = stored_grid(store, empty)
+    assert store.layer_extent(bare.id, "overlays") is None
+    assert store.feature_page(bare.id, "overlays", (117.0, 0.0, 118.0, 1.0)).number_matched == 0
+    assert store.tile(bare.id, "overlays", 0, 0, 0) == b""
+
+
+def test_a_tile_holds_exactly_the_features_that_meet_it(store: PlanStore) -> None:
+    version, zones = stored_grid(store)
+    raw = store.zones(version.id)
+    z = 18  # tiles of about 150 m: the 300 m grid spreads over several
+    x, y = tile_for(*TO_LONLAT.transform(530_050.0, 15_050.0), z)
+    expected = {i + 1 for i in np.flatnonzero(zones.intersects(box(*lonlat_bounds(z, x, y))))}
+    assert 0 < len(expected) < 9
+
+    layers = decoded(store.tile(version.id, "zones", z, x, y))
+    assert set(layers) == {"zones"}
+    assert set(layers["zones"]) == expected
+    for fid, (properties, geom) in layers["zones"].items():
+        row = raw.iloc[fid - 1]
+        scalars = {c: row[c] for c in ZONE_COLUMNS if c != "attrs" and row[c] is not None}
+        assert properties == scalars
+        assert_same_shape_in_tile(geom, zones.geometry[fid - 1], z, x, y)
+
+    overlays = decoded(store.tile(version.id, "overlays", z, x, y))["overlays"]
+    assert {p["kind"] for p, _ in overlays.values()} == {"LP2B"}
+    assert store.tile(version.id, "zones", z, 0, 0) == b""
+    with pytest.raises(TileError, match="x 262144 is outside zoom 18"):
+        store.tile(version.id, "zones", z, 2**z, y)
