@@ -87,6 +87,9 @@ class Zones:
     zone_code: NDArray[np.object_]
     block: NDArray[np.object_]
     flags: tuple[dict[str, str], ...]
+    #: Each row's zone id (text), sub-zone code and name, zone code and block, as a zone piece
+    #: of a decision carries them: read once here rather than from five arrays per piece.
+    labels: tuple[tuple[str, str | None, str | None, str | None, str | None], ...]
 
 
 @dataclass(frozen=True)
@@ -142,16 +145,16 @@ class CompiledPlan:
     lot_breaks: dict[str, tuple[float, ...]] = field(default_factory=dict)
     _kept: dict[Hashable, Any] = field(default_factory=dict, repr=False, compare=False)
 
-    def kept(self, key: Hashable, make: Callable[[], T]) -> T:
-        """What ``make`` answers for ``key``, worked out once and kept for the next check that
-        asks. For what depends on the plan and on a few classes of input (sub-zones, road class,
-        lot-size class, the kegiatan an activity resolves to), never on a parcel's own figures,
-        so that what is kept is bounded by the plan's tables whatever callers send. Keys start
-        with the rule that keeps them. A dict insert is atomic: two threads may at worst work
-        the same entry out twice, and keep equal answers."""
+    def kept(self, key: Hashable, make: Callable[..., T], *args: Any) -> T:
+        """What ``make(*args)`` answers for ``key``, worked out once and kept for the next check
+        that asks. For what depends on the plan and on a few classes of input (sub-zones, road
+        class, lot-size class, the kegiatan an activity resolves to), never on a parcel's own
+        figures, so that what is kept is bounded by the plan's tables whatever callers send.
+        Keys start with the rule that keeps them. A dict insert is atomic: two threads may at
+        worst work the same entry out twice, and keep equal answers."""
         found = self._kept.get(key, _MISSING)
         if found is _MISSING:
-            found = self._kept[key] = make()
+            found = self._kept[key] = make(*args)
         return found  # type: ignore[no-any-return]
 
     def lot_class(self, code: str, lot_m2: float) -> int:
@@ -162,10 +165,8 @@ class CompiledPlan:
     def limits(self, code: str, lot_m2: float, road_class: str | None) -> dict[str, Limit]:
         """A sub-zone's limits for a lot, by field, worked out once per lot-size class and road
         class."""
-        return self.kept(
-            ("limits", code, road_class, self.lot_class(code, lot_m2)),
-            lambda: limits_for(self.intensity.get(code, ()), lot_m2, road_class),
-        )
+        key = ("limits", code, road_class, self.lot_class(code, lot_m2))
+        return self.kept(key, limits_for, self.intensity.get(code, ()), lot_m2, road_class)
 
     def resolve_activity(self, activity: str) -> tuple[str, ...]:
         """The kegiatan ids an application's activity names: through the KBLI crosswalk for a
@@ -242,13 +243,17 @@ def _column(frame: pd.DataFrame, name: str) -> NDArray[np.object_]:
 
 def _zones(data: PlanData) -> Zones:
     frame = data.zones
+    names = ("zone_id", "subzone_code", "subzone_name", "zone_code", "block")
+    columns = {name: _column(frame, name) for name in names}
+    labels = zip(
+        map(str, columns["zone_id"].tolist()),
+        *(columns[name].tolist() for name in names[1:]),
+        strict=True,
+    )
     return Zones(
-        zone_id=_column(frame, "zone_id"),
-        subzone_code=_column(frame, "subzone_code"),
-        subzone_name=_column(frame, "subzone_name"),
-        zone_code=_column(frame, "zone_code"),
-        block=_column(frame, "block"),
+        **columns,
         flags=tuple(_flags(value) for value in frame["flags"]),
+        labels=tuple(labels),
     )
 
 

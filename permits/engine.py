@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
 import shapely
+from numpy.typing import NDArray
 from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
 
@@ -24,7 +26,7 @@ from permits.decision import Decision, Effect, Finding, PlanRef, Status, ZonePie
 from permits.rules.activity import assess_activity
 from permits.rules.distance import Neighbours, assess_distance
 from permits.rules.footprint import assess_footprint
-from permits.rules.intensity import assess_intensity
+from permits.rules.intensity import assess_intensity, in_force
 from permits.rules.location import Tolerance, location_findings, pieces_of
 from permits.rules.provisions import assess_provisions
 from permits.rules.situation import Situation
@@ -97,9 +99,12 @@ class Engine:
         neighbours: Neighbours | None = None,
         *,
         input_hash: str,
+        overlay_hits: tuple[NDArray[np.intp], NDArray[np.float64]] | None = None,
     ) -> Decision:
         """The rules, once the parcel is in the plan's CRS and located (``check`` and the
-        batch locate differently, and share this)."""
+        batch locate differently, and share this). ``overlay_hits`` are the overlay rows the
+        parcel intersects and the area in each, where the caller measured them for many parcels
+        at once."""
         epsg = self.plan.ref.crs_epsg
         lot_m2 = float(parcel.area)
         tol = self.settings.tolerance
@@ -116,17 +121,18 @@ class Engine:
             rows=rows,
             footprint=_metric(app.building.footprint, crs, epsg, "building.footprint", app),
             frontage=_metric(app.frontage, crs, epsg, "frontage", app),
+            overlay_hits=overlay_hits,
         )
         activity = assess_activity(s)
         provisions = assess_provisions(s, tol)
         subzones = s.subzones[:1] if self.plan.split_policy == "dominant" else s.subzones
-        limits = {code: self.plan.limits(code, lot_m2, app.road_class) for code in subzones}
+        limits = in_force(s, subzones, activity.intensity_pct, provisions.caps)
         findings = (
             *located,
             *activity.findings,
             *provisions.findings,
-            *assess_intensity(s, limits, activity.intensity_pct, provisions.caps),
-            *assess_footprint(s, limits),
+            *assess_intensity(s, limits),
+            *assess_footprint(s, limits.gsb_m),
             *assess_distance(s, activity.activity_ids, activity.min_distance_m, neighbours),
         )
         return self._decide(app, input_hash, findings, pieces, lot_m2)

@@ -62,9 +62,7 @@ def assess_activity(s: Situation) -> ActivityResult:
     ids = s.plan.resolve_activity(s.app.activity)
     if not ids:
         return _assess(s.plan, s.app.activity, ids, s.subzones)
-    return s.plan.kept(
-        (RULE, ids, s.subzones), lambda: _assess(s.plan, s.app.activity, ids, s.subzones)
-    )
+    return s.plan.kept((RULE, ids, s.subzones), _assess, s.plan, s.app.activity, ids, s.subzones)
 
 
 def _assess(

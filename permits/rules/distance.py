@@ -7,7 +7,6 @@ them (the decision store in the service; nothing in a notebook, where the rule i
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import partial
 from typing import Protocol
 
 from shapely.geometry.base import BaseGeometry
@@ -43,7 +42,7 @@ def assess_distance(
     required = max(min_distance_m.values())
     codes = tuple(sorted(code for code, d in min_distance_m.items() if d == required))
     if neighbours is None:
-        return [s.plan.kept((RULE, required, codes), partial(_condition, s, required, codes))]
+        return [s.plan.kept((RULE, required, codes), _condition, s, required, codes)]
     basis = _basis(s, codes)
     nearest = neighbours.nearest_same_activity(
         plan_version_id=s.plan.ref.version_id,

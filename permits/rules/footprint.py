@@ -7,7 +7,6 @@ assessed and the setback stands as a condition: never a pass.
 from __future__ import annotations
 
 from permits.decision import Effect, Finding, Status
-from permits.rules.intensity import Limit
 from permits.rules.situation import Situation
 
 RULE = "footprint"
@@ -21,9 +20,8 @@ _NO_FOOTPRINT = ("denah bangunan tidak diberikan", "no footprint polygon given")
 _NO_FRONTAGE = ("sisi jalan persil tidak diberikan", "the lot's road edge was not given")
 
 
-def assess_footprint(s: Situation, limits: dict[str, dict[str, Limit]]) -> list[Finding]:
-    """``limits`` by deciding sub-zone, as ``intensity.limits_for`` gives them."""
-    gsb = _gsb(limits)
+def assess_footprint(s: Situation, gsb: float | None) -> list[Finding]:
+    """``gsb`` is the setback (m) in force: the largest among the deciding sub-zones."""
     if s.footprint is None:
         return [] if gsb is None else [_setback_condition(s, gsb, _NO_FOOTPRINT)]
     basis = _basis(s)
@@ -77,26 +75,21 @@ def _basis(s: Situation) -> str:
     return s.plan.basis("ketentuan tata bangunan (GSB, jarak bebas)")
 
 
-def _gsb(limits: dict[str, dict[str, Limit]]) -> float | None:
-    """The largest GSB (m) among the deciding sub-zones for the lot's road class."""
-    values = [table["gsb_min_m"].value for table in limits.values() if "gsb_min_m" in table]
-    return max(values) if values else None
-
-
 def _setback_condition(s: Situation, gsb: float, why: tuple[str, str]) -> Finding:
     """The setback as a condition where it cannot be measured: the same for every parcel with
     this GSB, so the compiled plan keeps it."""
+    return s.plan.kept((RULE, "gsb", gsb, why), _unmeasured_setback, s, gsb, why)
+
+
+def _unmeasured_setback(s: Situation, gsb: float, why: tuple[str, str]) -> Finding:
     why_id, why_en = why
-    return s.plan.kept(
-        (RULE, "gsb", gsb, why),
-        lambda: Finding(
-            rule=f"{RULE}.gsb",
-            status=Status.NOT_ASSESSED,
-            effect=Effect.CONDITION,
-            message_id=f"GSB min. {gsb:g} m dari jalan menjadi syarat ({why_id}).",
-            message_en=f"A setback (GSB) of at least {gsb:g} m is a condition ({why_en}).",
-            basis=_basis(s),
-            unit="m",
-            limit=gsb,
-        ),
+    return Finding(
+        rule=f"{RULE}.gsb",
+        status=Status.NOT_ASSESSED,
+        effect=Effect.CONDITION,
+        message_id=f"GSB min. {gsb:g} m dari jalan menjadi syarat ({why_id}).",
+        message_en=f"A setback (GSB) of at least {gsb:g} m is a condition ({why_en}).",
+        basis=_basis(s),
+        unit="m",
+        limit=gsb,
     )

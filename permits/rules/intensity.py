@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import partial
 
 from layers.model import IntensityRule
 from permits.decision import Effect, Finding, Status
@@ -114,25 +113,52 @@ def measured(s: Situation) -> dict[str, float | None]:
     }
 
 
-def assess_intensity(
-    s: Situation,
-    limits: dict[str, dict[str, Limit]],
-    reductions: dict[str, float],
-    caps: dict[str, float],
-) -> list[Finding]:
-    """``limits`` by sub-zone (from ``limits_for``) for the sub-zones that decide."""
+@dataclass(frozen=True)
+class InForce:
+    """The limits in force for a class of parcels (the same deciding sub-zones, lot-size class
+    of each, road class, activity reductions and provision caps), worked out once per class and
+    kept by the compiled plan. ``checks`` holds each sub-zone's bounds in order, or the finding
+    that the plan has no intensity rules for it; ``gsb_m`` is the largest GSB (m) among them."""
+
+    checks: tuple[Bound | Finding, ...]
+    gsb_m: float | None
+
+
+def in_force(
+    s: Situation, codes: tuple[str, ...], reductions: dict[str, float], caps: dict[str, float]
+) -> InForce:
+    """The limits in force for the deciding sub-zones ``codes``."""
+    key = (
+        RULE,
+        codes,
+        s.app.road_class,
+        tuple(s.plan.lot_class(code, s.lot_m2) for code in codes),
+        tuple(reductions.get(code) for code in codes),
+        tuple(sorted(caps.items())),
+    )
+    return s.plan.kept(key, _in_force, s, codes, reductions, caps)
+
+
+def assess_intensity(s: Situation, limits: InForce) -> list[Finding]:
     figures = measured(s)
-    capped = tuple(sorted(caps.items()))
-    findings: list[Finding] = []
-    for code, table in limits.items():
-        if not s.plan.intensity.get(code):
-            findings.append(s.plan.kept((RULE, "no_data", code), partial(_no_rules, s, code)))
-            continue
-        key = (RULE, code, s.app.road_class, s.plan.lot_class(code, s.lot_m2), capped)
-        pct = reductions.get(code)
-        bounds = s.plan.kept((*key, pct), partial(_bounds, s, code, table, pct, caps))
-        findings += [bound.finding(figures[bound.field]) for bound in bounds]
-    return findings
+    return [
+        check if isinstance(check, Finding) else check.finding(figures[check.field])
+        for check in limits.checks
+    ]
+
+
+def _in_force(
+    s: Situation, codes: tuple[str, ...], reductions: dict[str, float], caps: dict[str, float]
+) -> InForce:
+    tables = {code: s.plan.limits(code, s.lot_m2, s.app.road_class) for code in codes}
+    checks: list[Bound | Finding] = []
+    for code, table in tables.items():
+        if s.plan.intensity.get(code):
+            checks += _bounds(s, code, table, reductions.get(code), caps)
+        else:
+            checks.append(_no_rules(s, code))
+    gsb = [table["gsb_min_m"].value for table in tables.values() if "gsb_min_m" in table]
+    return InForce(tuple(checks), max(gsb) if gsb else None)
 
 
 @dataclass(frozen=True)
@@ -178,7 +204,7 @@ _BOUNDS = {True: ("maks.", "at most"), False: ("min.", "at least")}
 
 def _bounds(
     s: Situation, code: str, table: dict[str, Limit], pct: float | None, caps: dict[str, float]
-) -> tuple[Bound, ...]:
+) -> list[Bound]:
     basis = s.plan.basis(f"tabel intensitas pemanfaatan ruang, sub-zona {code}")
     bounds = []
     for check in CHECKS:
@@ -208,7 +234,7 @@ def _bounds(
             details=details,
         )
         bounds.append(Bound(check, limit, code, check.field, basis, details, unassessed))
-    return tuple(bounds)
+    return bounds
 
 
 def _adjusted(limit: Limit, field: str, pct: float | None, cap: float | None) -> Limit:

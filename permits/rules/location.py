@@ -29,26 +29,17 @@ def pieces_of(
     plan: CompiledPlan, overlap: Overlap, lot_m2: float, tol: Tolerance
 ) -> tuple[tuple[ZonePiece, ...], tuple[int, ...]]:
     """Zone pieces ordered by area (largest first, then zone id), so decisions are stable."""
-    zones = plan.zones
+    labels = plan.zones.labels
     found = sorted(
         zip(overlap.areas.tolist(), overlap.zones.tolist(), strict=True),
-        key=lambda pair: (-pair[0], str(zones.zone_id[pair[1]])),
+        key=lambda pair: (-pair[0], labels[pair[1]][0]),
     )
     pieces, rows = [], []
     for area, row in found:
         share = area / lot_m2 if lot_m2 > 0 else 0.0
-        pieces.append(
-            ZonePiece(
-                zone_id=str(zones.zone_id[row]),
-                subzone_code=zones.subzone_code[row],
-                subzone_name=zones.subzone_name[row],
-                zone_code=zones.zone_code[row],
-                block=zones.block[row],
-                area_m2=area,
-                share=share,
-                deciding=area >= tol.sliver_area_m2 and share >= tol.sliver_share,
-            )
-        )
+        deciding = area >= tol.sliver_area_m2 and share >= tol.sliver_share
+        zone_id, code, name, zone_code, block = labels[row]
+        pieces.append(ZonePiece(zone_id, code, name, zone_code, block, area, share, deciding))
         rows.append(row)
     return tuple(pieces), tuple(rows)
 

@@ -81,6 +81,8 @@ def _overlaid(s: Situation, tol: Tolerance) -> tuple[dict[_Key, Touch], list[Fin
     found: dict[_Key, Touch] = {}
     small: list[Finding] = []
     rows, areas = s.overlaid
+    if not len(rows):
+        return found, small
     for row, area in zip(rows, areas, strict=True):
         kind, klass = str(overlays.kind[row]), overlays.klass[row]
         ceiling = float(overlays.ceiling_m[row])
@@ -94,8 +96,14 @@ def _overlaid(s: Situation, tol: Tolerance) -> tuple[dict[_Key, Touch], list[Fin
     return found, small
 
 
+#: What a parcel that touches no provision gets, shared.
+_UNTOUCHED = ProvisionResult([], {})
+
+
 def assess_provisions(s: Situation, tol: Tolerance) -> ProvisionResult:
     touched, findings = touches(s, tol)
+    if not touched and not findings:
+        return _UNTOUCHED
     caps: dict[str, float] = {}
     for touch in sorted(touched, key=lambda t: (t.kind, t.klass or "", t.ceiling_m or 0.0)):
         rules = _rules_for(s, touch)
@@ -117,16 +125,20 @@ def _rules_for(s: Situation, touch: Touch) -> tuple[SpecialProvision, ...]:
     """The plan's rules for a touched provision in the deciding blocks and sub-zones; kept by
     the compiled plan, since they depend on nothing else."""
     blocks = frozenset(p.block for p, _ in s.deciding)
-    return s.plan.kept(
-        (RULE, touch.kind, touch.klass, blocks, s.subzones),
-        lambda: tuple(
-            rule
-            for rule in s.plan.provisions
-            if rule.provision == touch.kind
-            and (rule.klass is None or norm(rule.klass) == norm(touch.klass))
-            and (rule.block is None or rule.block in blocks)
-            and (rule.subzone_code is None or rule.subzone_code in s.subzones)
-        ),
+    key = (RULE, touch.kind, touch.klass, blocks, s.subzones)
+    return s.plan.kept(key, _matching, s, touch, blocks)
+
+
+def _matching(
+    s: Situation, touch: Touch, blocks: frozenset[str | None]
+) -> tuple[SpecialProvision, ...]:
+    return tuple(
+        rule
+        for rule in s.plan.provisions
+        if rule.provision == touch.kind
+        and (rule.klass is None or norm(rule.klass) == norm(touch.klass))
+        and (rule.block is None or rule.block in blocks)
+        and (rule.subzone_code is None or rule.subzone_code in s.subzones)
     )
 
 
