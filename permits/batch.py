@@ -1,25 +1,35 @@
 """Checking many parcels at once: GeoDataFrame in, GeoDataFrame out, the same engine.
 
-The location step runs vectorised over every parcel (one index query, one area kernel); the
-rules then run per parcel exactly as for a single check. A parcel whose geometry cannot be used
-gets a not-assessable decision saying why, instead of stopping the batch.
+Parcels are located a chunk at a time, vectorised: reprojection, validity and repair, one zone
+index query and one run of the area kernel, one overlay tree query, the WKB the input hashes
+read. The rules then run per parcel exactly as for a single check. The two overlap: while the
+rules run over one chunk in the calling thread, a second thread locates the chunks after it
+(GEOS, PROJ and the kernel let go of the GIL), so a batch keeps two cores busy. A parcel whose
+geometry cannot be used gets a not-assessable decision saying why, instead of stopping the batch.
 """
 
 from __future__ import annotations
 
+import gc
 import math
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyproj
 import shapely
+from numpy.typing import NDArray
 
 from gis.errors import GeometryError
 from gis.geometry import repair_polygons
 from gis.index import Overlap
-from gis.parse import Note, resolve_crs
+from gis.parse import CrsInput, Note, resolve_crs
 from permits.application import Application, ApplicationError, Building
 from permits.decision import Decision, Effect, Finding, Status
 from permits.engine import Engine
@@ -34,6 +44,10 @@ BUILDING_COLUMNS = (
     "basement_m2",
     "ground_elevation_m",
 )
+
+#: Parcels located at a time: enough for vectorised calls to pay, few enough that the first
+#: chunk, which nothing overlaps, is short.
+CHUNK = 2048
 
 
 def check_many(
@@ -52,29 +66,36 @@ def check_many(
     if activity is None and "activity" not in parcels:
         raise ApplicationError("activity", "give an 'activity' column or activity=...")
     crs = resolve_crs(parcels.crs.to_string())
-    epsg = engine.plan.ref.crs_epsg
-    metric = np.asarray(parcels.geometry.to_crs(epsg).array, dtype=object)
-    usable, problems = _usable(metric)
-    repaired, notes = _repaired(metric, usable)
-    overlaps = _overlaps(engine, repaired, usable)
     given = np.asarray(parcels.geometry.array, dtype=object)
-    wkb = shapely.to_wkb(given, hex=True, byte_order=1)
-    decisions = []
-    for i, row in enumerate(parcels.itertuples(index=False)):
-        app = _application(row._asdict(), given[i], activity, crs.name)
-        digest = app.input_hash(parcel_wkb=wkb[i])
-        problem = problems[i]
-        if problem is not None:
-            decisions.append(_unusable(engine, app, problem, digest))
-            continue
-        try:
-            app.validate()
-            decisions.append(
-                engine.assess(app, crs, repaired[i], notes[i], overlaps[i], input_hash=digest)
-            )
-        except (ApplicationError, GeometryError) as exc:
-            decisions.append(_unusable(engine, app, str(exc), digest))
+    rows = _Rows(parcels, activity, crs.name)
+    spans = [range(lo, min(lo + CHUNK, len(given))) for lo in range(0, len(given), CHUNK)]
+    # Each chunk is handed to the locating thread as its own copy: shapely marks the arrays it
+    # works on read-only meanwhile, and no array is shared between the threads.
+    chunks = [given[span.start : span.stop].copy() for span in spans]
+    locate = partial(_locate, engine, parcels.crs)
+    decisions: list[Decision] = []
+    with (
+        _collector_paused(),
+        ThreadPoolExecutor(max_workers=1, thread_name_prefix="simtaru-locate") as locator,
+    ):
+        for span, located in zip(spans, locator.map(locate, chunks), strict=True):
+            decisions += _decide(engine, crs, rows, span, given, located)
     return _results(parcels, decisions)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """The cyclic garbage collector paused while a batch makes its decisions. A batch makes
+    hundreds of thousands of objects that outlive it and form no cycles, and the collector
+    would walk them again and again as they pile up (a sixth of a batch's time). Whoever found
+    it running turns it back on, so batches that overlap leave it running."""
+    running = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if running:
+            gc.enable()
 
 
 def findings_frame(results: gpd.GeoDataFrame) -> pd.DataFrame:
@@ -85,6 +106,72 @@ def findings_frame(results: gpd.GeoDataFrame) -> pd.DataFrame:
         for finding in decision.findings
     ]
     return pd.DataFrame(rows)
+
+
+@dataclass(frozen=True)
+class _Located:
+    """A chunk of parcels located: why each cannot be measured (None where it can), the
+    usable ones in the plan's CRS and repaired, the repair notes, zone overlaps, overlay hits
+    (rows, areas) and the given geometry's WKB (hex, little-endian) for the input hash."""
+
+    problems: list[str | None]
+    metric: NDArray[np.object_]
+    notes: list[tuple[Note, ...]]
+    overlaps: list[Overlap]
+    hits: list[tuple[NDArray[np.intp], NDArray[np.float64]]]
+    wkb: NDArray[np.object_]
+
+
+def _locate(engine: Engine, crs: pyproj.CRS, given: NDArray[np.object_]) -> _Located:
+    """Everything geometric about a chunk, vectorised; runs in the locating thread."""
+    metric = np.asarray(
+        gpd.GeoSeries(given, crs=crs).to_crs(engine.plan.ref.crs_epsg).array, dtype=object
+    )
+    usable, problems = _usable(metric)
+    repaired, notes = _repaired(metric, usable)
+    index = np.flatnonzero(usable)
+    zones = engine.plan.index.overlap_many(repaired[index])
+    overlays = engine.plan.overlays.overlap_many(repaired[index])
+    overlaps = [Overlap(z, a) for z, a in _split(len(given), index, *zones)]
+    return _Located(
+        problems=problems,
+        metric=repaired,
+        notes=notes,
+        overlaps=overlaps,
+        hits=_split(len(given), index, *overlays),
+        wkb=shapely.to_wkb(given, hex=True, byte_order=1),
+    )
+
+
+def _decide(
+    engine: Engine,
+    crs: CrsInput,
+    rows: _Rows,
+    span: range,
+    given: NDArray[np.object_],
+    located: _Located,
+) -> Iterator[Decision]:
+    """The rules for a located chunk, parcel by parcel, in the calling thread."""
+    for k, i in enumerate(span):
+        app = rows.application(i, given[i])
+        digest = app.input_hash(parcel_wkb=located.wkb[k])
+        problem = located.problems[k]
+        if problem is not None:
+            yield _unusable(engine, app, problem, digest)
+            continue
+        try:
+            app.validate()
+            yield engine.assess(
+                app,
+                crs,
+                located.metric[k],
+                located.notes[k],
+                located.overlaps[k],
+                input_hash=digest,
+                overlay_hits=located.hits[k],
+            )
+        except (ApplicationError, GeometryError) as exc:
+            yield _unusable(engine, app, str(exc), digest)
 
 
 def _usable(metric: np.ndarray) -> tuple[np.ndarray, list[str | None]]:
@@ -118,33 +205,68 @@ def _repaired(metric: np.ndarray, usable: np.ndarray) -> tuple[np.ndarray, list[
     return geoms, notes
 
 
-def _overlaps(engine: Engine, geoms: np.ndarray, usable: np.ndarray) -> list[Overlap]:
-    index = np.flatnonzero(usable)
-    parcel_idx, zone_idx, areas = engine.plan.index.overlap_many(geoms[index])
+_NO_ROWS = np.empty(0, np.intp)
+_NO_AREAS = np.empty(0, np.float64)
+
+
+def _split(
+    size: int,
+    index: NDArray[np.intp],
+    parcel_idx: NDArray[np.intp],
+    rows: NDArray[np.intp],
+    areas: NDArray[np.float64],
+) -> list[tuple[NDArray[np.intp], NDArray[np.float64]]]:
+    """(rows, areas) per parcel of ``size``, from pairs sorted by parcel ``parcel_idx`` (which
+    counts the parcels ``index`` names); none for the others."""
     bounds = np.searchsorted(parcel_idx, np.arange(len(index) + 1))
-    out = [Overlap(np.empty(0, np.intp), np.empty(0, np.float64))] * len(geoms)
-    for k, row in enumerate(index):
+    out = [(_NO_ROWS, _NO_AREAS)] * size
+    for k, row in enumerate(index.tolist()):
         lo, hi = bounds[k], bounds[k + 1]
-        out[row] = Overlap(zone_idx[lo:hi], areas[lo:hi])
+        out[row] = (rows[lo:hi], areas[lo:hi])
     return out
 
 
-def _application(
-    values: dict[str, Any], geometry: Any, activity: str | None, crs: str
-) -> Application:
-    figures = {
-        name: _number(values.get(name), integer=name == "floors")
-        for name in BUILDING_COLUMNS
-        if name in values
-    }
-    return Application(
-        parcel=geometry,
-        activity=str(activity if activity is not None else values.get("activity") or ""),
-        building=Building(**figures),
-        crs=crs,
-        road_class=_text(values.get("road_class")),
-        application_id=_text(values.get("application_id")),
-    )
+#: The building of a frame without figure columns, shared by its applications.
+_NO_FIGURES = Building()
+
+
+class _Rows:
+    """The frame's columns as Python values, read once: what each row's application holds."""
+
+    def __init__(self, parcels: gpd.GeoDataFrame, activity: str | None, crs: str) -> None:
+        self.crs = crs
+        size = len(parcels)
+        self.activity = (
+            [str(activity)] * size
+            if activity is not None
+            else [str(value or "") for value in parcels["activity"].tolist()]
+        )
+        self.figures = {
+            name: [_number(v, integer=name == "floors") for v in parcels[name].tolist()]
+            for name in BUILDING_COLUMNS
+            if name in parcels
+        }
+        self.road_class = _texts(parcels, "road_class")
+        self.application_id = _texts(parcels, "application_id")
+
+    def application(self, i: int, geometry: Any) -> Application:
+        figures = self.figures
+        return Application(
+            parcel=geometry,
+            activity=self.activity[i],
+            building=Building(**{name: values[i] for name, values in figures.items()})
+            if figures
+            else _NO_FIGURES,
+            crs=self.crs,
+            road_class=self.road_class[i],
+            application_id=self.application_id[i],
+        )
+
+
+def _texts(parcels: gpd.GeoDataFrame, name: str) -> list[str | None]:
+    if name not in parcels:
+        return [None] * len(parcels)
+    return [_text(value) for value in parcels[name].tolist()]
 
 
 def _number(value: Any, *, integer: bool) -> Any:
