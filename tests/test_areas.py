@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from numpy.typing import NDArray
 from sqlalchemy import make_url
 
-from gis.areas import _pack_parcels, intersecting_pairs, intersection_areas
+from gis.areas import PackedZones, _pack_parcels, intersecting_pairs, intersection_areas
 from gis.errors import GeometryError
 from layers.zoning import read_zoning
 from tests.geoms import (
@@ -168,6 +168,24 @@ def test_same_bits_whatever_the_batch_order_and_threads() -> None:
         thread.join()
     assert len(results) == 8
     assert all(np.array_equal(result, expected) for result in results)
+
+
+def test_zones_packed_once_give_the_same_bits_as_packed_per_call() -> None:
+    """An index packs all its zones once; a call packs the zones it is asked about. Same bits,
+    whether a zone is usable (holes, several parts) or left to GEOS (a line, a missing one)."""
+    rng = np.random.default_rng(5)
+    multipart = shapely.union(rect(0, 200, 40, 240), rect(100, 200, 140, 240))
+    line = shapely.LineString([at(0, 0), at(200, 200)])
+    zones = np.array([ZONE_WEST, ZONE_EAST, ZONE_WITH_HOLE, multipart, line, None], dtype=object)
+    corners = rng.uniform(-20, 200, (2000, 2))
+    parcels = np.array([rect(x, y, x + 25, y + 17) for x, y in corners], dtype=object)
+    p, z = np.divmod(np.arange(len(parcels) * len(zones)), len(zones))
+    packed = PackedZones(zones)
+    once, per_call = packed.areas(parcels, p, z), intersection_areas(parcels, zones, p, z)
+    assert np.array_equal(once, per_call, equal_nan=True)
+    assert np.isnan(once[z == 5]).all() and (once[z == 4] == 0).all() and once[z < 4].max() > 0
+    assert packed.areas(parcels, p[:0], z[:0]).shape == (0,)
+    assert PackedZones(np.array([], dtype=object)).areas(parcels, p[:0], z[:0]).shape == (0,)
 
 
 # Random shapes in a 300 m frame near Jagoi Babang, rotated: unions of boxes (holes, several
