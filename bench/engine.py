@@ -4,13 +4,17 @@
 
 For the Jagoi Babang plan (its 2,784 land parcels, when ../shared/data is there) and generated
 plans of 10,000 and 100,000 zones (random lots of 200-2,000 m2):
-- single: p50/p99 of a full decision in process (``Engine.check``, lon/lat GeoJSON-like input)
-  beside the PostGIS location query alone (a prepared statement over a socket) for the same
-  parcels;
-- bulk: parcels per second of ``check_many`` beside geopandas ``overlay`` (+ area) and a PostGIS
-  join (parallel workers on), and the GEOS floor: shapely ``intersection`` + ``area`` on exactly
-  the (parcel, zone) pairs that intersect;
+- single: p50/p99 of a full decision in process (``Engine.check``, lon/lat input, so the
+  reprojection is the engine's) beside the PostGIS location query alone (zones and intersection
+  areas, a server-side prepared statement, over the Unix socket when the server is local, else
+  TCP; the parcels already in the plan's CRS) for the same parcels;
+- bulk: parcels per second of ``check_many`` (lon/lat in, full decisions out; the area kernel on
+  every core, the next chunk located in a second thread while the rules run) beside geopandas
+  ``overlay`` (+ area) and a PostGIS join with parallel workers (the plan says how many), and
+  the GEOS floor: shapely ``intersection`` + ``area`` on exactly the (parcel, zone) pairs that
+  intersect;
 - the engine's build time and the memory it takes.
+The machine's load average is printed first and last: other work on it slows every figure.
 The last line: ``engine: single p50 Nx postgis, bulk Nx overlay, Nx floor`` (each N how many
 times faster the engine is; for the generated 100,000-zone plan).
 """
@@ -19,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import time
 from pathlib import Path
 
@@ -26,6 +31,7 @@ import geopandas as gpd
 import numpy as np
 import psycopg
 import shapely
+from sqlalchemy import URL
 
 from bench.areas import random_lots
 from bench.common import add_server_option, best_of, scratch_database
@@ -82,21 +88,58 @@ def single_postgis(dsn: str, table: str, srid: int, metric: np.ndarray) -> tuple
     return percentiles(samples)
 
 
-def postgis_join(dsn: str, zones_table: str, srid: int, metric: np.ndarray) -> float:
-    with psycopg.connect(dsn) as conn:
-        conn.execute(f"CREATE TEMP TABLE lots (id int, geom geometry(Geometry, {srid}))")
+def postgis_join(dsn: str, zones_table: str, srid: int, metric: np.ndarray) -> tuple[float, int]:
+    """Seconds for the join of every lot with the zones it intersects, with the areas, and the
+    parallel workers the plan uses. The lots go into an unlogged table, not a temporary one:
+    parallel workers cannot read another session's temporary tables. Parallel plans are made
+    as cheap to the planner as serial ones, so it takes the workers wherever they can help."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f"CREATE UNLOGGED TABLE bench_lots (id int, geom geometry(Geometry, {srid}))")
         ewkb = shapely.to_wkb(shapely.set_srid(metric, srid), hex=True, include_srid=True)
-        with conn.cursor().copy("COPY lots (id, geom) FROM STDIN") as copy:
+        with conn.cursor().copy("COPY bench_lots (id, geom) FROM STDIN") as copy:
             for i, hexwkb in enumerate(ewkb):
                 copy.write_row((i, hexwkb))
-        conn.execute("CREATE INDEX ON lots USING gist (geom)")
-        conn.execute("ANALYZE lots")
-        conn.execute("SET max_parallel_workers_per_gather = 2")
+        conn.execute("CREATE INDEX ON bench_lots USING gist (geom)")
+        conn.execute("ANALYZE bench_lots")
+        for setting in PARALLEL:
+            conn.execute(f"SET {setting}")
         query = (
-            f"SELECT l.id, z.zone_id, ST_Area(ST_Intersection(l.geom, z.geom)) FROM lots l "
+            f"SELECT l.id, z.zone_id, ST_Area(ST_Intersection(l.geom, z.geom)) FROM bench_lots l "
             f'JOIN "{zones_table}" z ON ST_Intersects(l.geom, z.geom)'
         )
-        return best_of(2, lambda: conn.execute(query).fetchall())
+        plan = "\n".join(row[0] for row in conn.execute(f"EXPLAIN {query}").fetchall())
+        workers = re.search(r"Workers Planned: (\d+)", plan)
+        seconds = best_of(2, lambda: conn.execute(query).fetchall())
+        conn.execute("DROP TABLE bench_lots")
+    return seconds, int(workers.group(1)) if workers else 0
+
+
+#: Parallel workers on: as many as the machine has cores (the leader works too), and no cost
+#: penalty for starting them or passing rows, so a parallel plan is taken wherever it helps.
+PARALLEL = (
+    f"max_parallel_workers_per_gather = {os.cpu_count() or 2}",
+    "parallel_setup_cost = 0",
+    "parallel_tuple_cost = 0",
+    "min_parallel_table_scan_size = 0",
+)
+
+
+def socket_dsn(url: URL) -> tuple[str, str]:
+    """The libpq DSN for ``url``, over the local Unix socket when the server is on this machine
+    and listens there (the fastest socket a local service could use), and which one it is."""
+    dsn = url.set(drivername="postgresql")
+    if url.host in (None, "localhost", "127.0.0.1") and Path(UNIX_SOCKET_DIR).is_dir():
+        unix = dsn.set(host=None, port=None).update_query_dict({"host": UNIX_SOCKET_DIR})
+        return unix.render_as_string(hide_password=False), "Unix socket"
+    return dsn.render_as_string(hide_password=False), "TCP"
+
+
+UNIX_SOCKET_DIR = "/var/run/postgresql"
+
+
+def load() -> str:
+    one, five, _ = os.getloadavg()
+    return f"load average {one:.2f} (1 min), {five:.2f} (5 min) on {os.cpu_count()} cores"
 
 
 def measure(label: str, data: PlanData, metric: np.ndarray, server: str) -> dict[str, float]:
@@ -112,7 +155,7 @@ def measure(label: str, data: PlanData, metric: np.ndarray, server: str) -> dict
         started = time.perf_counter()
         engine = Engine.build(data, plan_ref(store, version))
         build_s, build_mb = time.perf_counter() - started, rss_mb() - before
-        dsn = db_url.set(drivername="postgresql").render_as_string(hide_password=False)
+        dsn, socket = socket_dsn(db_url)
         table = f"zones_v{version.id}"
         sample = lonlat[: min(len(lonlat), 5_000)]
         e50, e99 = single_engine(engine, sample)
@@ -128,16 +171,16 @@ def measure(label: str, data: PlanData, metric: np.ndarray, server: str) -> dict
         )
         lots = gpd.GeoDataFrame({"lot": np.arange(len(metric))}, geometry=metric, crs=srid)
         overlay_s = best_of(1, lambda: gpd.overlay(lots, data.zones[["zone_id", "geometry"]]).area)
-        join_s = postgis_join(dsn, table, srid, metric)
+        join_s, workers = postgis_join(dsn, table, srid, metric)
         store.close()
     n = len(metric)
     print(f"{label}: {len(data.zones):,} zones, {n:,} parcels, {len(parcel_idx):,} pairs")
     print(f"  build          {build_s:8.3f} s, {build_mb:,.0f} MB")
     print(f"  single engine  p50 {e50:8.1f} us  p99 {e99:8.1f} us  (full decision)")
-    print(f"  single postgis p50 {p50:8.1f} us  p99 {p99:8.1f} us  (location query alone)")
+    print(f"  single postgis p50 {p50:8.1f} us  p99 {p99:8.1f} us  (location query, {socket})")
     print(f"  bulk engine    {n / bulk_s:10,.0f} parcels/s  ({bulk_s:.2f} s, full decisions)")
     print(f"  geopandas      {n / overlay_s:10,.0f} parcels/s  (overlay + area)")
-    print(f"  postgis join   {n / join_s:10,.0f} parcels/s  (2 parallel workers)")
+    print(f"  postgis join   {n / join_s:10,.0f} parcels/s  ({workers} parallel workers planned)")
     print(f"  GEOS floor     {n / floor_s:10,.0f} parcels/s  (intersection + area of the pairs)")
     return {
         "single": p50 / e50,
@@ -151,6 +194,7 @@ def main() -> None:
     add_server_option(parser)
     parser.add_argument("--parcels", type=int, default=20_000)
     args = parser.parse_args()
+    print(load())
     if SHARED.is_dir():
         zoning = read_zoning(SHARED / "jagoibabang" / "KONSEPPOLARUANG_5.geojson")
         hat = gpd.read_file(SHARED / "jagoibabang" / "HAT_3.geojson").to_crs(zoning.crs_epsg)
@@ -161,6 +205,7 @@ def main() -> None:
         data = grid_plan(n_zones)
         lots = random_lots(args.parcels, tuple(data.zones.total_bounds))
         ratios = measure(f"generated {n_zones:,} zones", data, lots, args.server)
+    print(load())
     print(
         f"engine: single p50 {ratios['single']:.1f}x postgis, bulk {ratios['overlay']:.1f}x "
         f"overlay, {ratios['floor']:.1f}x floor"
