@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 import geopandas as gpd
-from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Query, Request
 from fastapi import Path as PathParam
 from starlette.responses import Response
 
@@ -23,6 +23,7 @@ from api.auth import ServicesDep, require
 from api.errors import Problem
 from api.keys import Permission
 from api.plan_schemas import (
+    REGION_CODE,
     ActivateIn,
     ComparisonOut,
     PlanIn,
@@ -33,6 +34,7 @@ from api.plan_schemas import (
     ReportOut,
     SubzoneList,
     SubzoneRules,
+    UploadForm,
     VersionList,
     VersionOut,
 )
@@ -104,7 +106,7 @@ def add_region(body: RegionIn, services: ServicesDep, _who: Admin) -> Response:
     responses={200: {"model": RegionOut}, **_READ_ERRORS},
 )
 def read_region(
-    code: Annotated[str, PathParam(pattern=r"^[0-9]{2,10}$")],
+    code: Annotated[str, PathParam(pattern=REGION_CODE)],
     request: Request,
     services: ServicesDep,
     _who: Reader,
@@ -160,7 +162,7 @@ def list_plans(
     services: ServicesDep,
     _who: Reader,
     region: Annotated[
-        str | None, Query(pattern=r"^[0-9]{2,10}$", description="Only this region's plans")
+        str | None, Query(pattern=REGION_CODE, description="Only this region's plans")
     ] = None,
 ) -> Response:
     store = services.store
@@ -252,14 +254,10 @@ def read_report(
     "/plans/{plan_id}/versions",
     summary="Upload a plan's files into a new draft version, with its quality report",
     description=(
-        "Multipart form. `zoning` is one GeoJSON, GeoPackage or zipped Shapefile, or the parts "
-        "of one Shapefile as several files (.shp, .shx, .dbf, .prj, .cpg). The rule tables are "
-        "optional (a plan without them imports, its report names the sub-zones without rules). "
-        "Each `overlay` is `KIND=FILE[,layer=L][,name=COL][,class=COL][,ceiling=COL]`, FILE "
-        "naming one of the `overlay_files` (ceiling: a KKOP height in m above sea level). Each "
-        "`map` is `FIELD=COLUMN` (fields: zone_id, subzone_code, subzone_name, subzone_num, "
-        "zone_num, block). File names are base names; a name with a path is refused. Input "
-        "Simtaru cannot use is a 422 problem naming the file and row, and nothing is stored."
+        "A multipart form (`UploadForm`): the zoning layer, the rule tables, overlay layers and "
+        "their specs, as `simtaru import` takes them. File names are base names; a name with a "
+        "path is refused. Input Simtaru cannot use is a 422 problem naming the file and the row "
+        "or feature, pointing at the form field, and nothing is stored."
     ),
     status_code=201,
     response_model=None,
@@ -270,58 +268,32 @@ def read_report(
 )
 def upload_version(
     plan_id: PlanId,
+    form: Annotated[UploadForm, File()],
     services: ServicesDep,
     _who: Admin,
-    zoning: Annotated[list[UploadFile], File(description="The zoning (pola ruang) layer")],
-    itbx: Annotated[UploadFile | None, File(description="ITBX matrix (XLSX or CSV)")] = None,
-    legend: Annotated[UploadFile | None, File(description="ITBX legend, if not in it")] = None,
-    intensity: Annotated[UploadFile | None, File(description="Intensity table")] = None,
-    crosswalk: Annotated[UploadFile | None, File(description="KBLI to kegiatan")] = None,
-    provisions: Annotated[UploadFile | None, File(description="Special provisions")] = None,
-    overlay_files: Annotated[
-        list[UploadFile] | None, File(description="Overlay layers the `overlay` specs name")
-    ] = None,
-    overlay: Annotated[
-        list[str] | None,
-        Form(description="KIND=FILE[,layer=L][,name=COL][,class=COL][,ceiling=COL]"),
-    ] = None,
-    mapping: Annotated[
-        list[str] | None, Form(alias="map", description="FIELD=COLUMN, e.g. subzone_code=Kode_Z3")
-    ] = None,
-    layer: Annotated[
-        str | None, Form(max_length=200, pattern=TEXT, description="The zoning layer's name")
-    ] = None,
-    itbx_sheet: Annotated[str | None, Form(max_length=200, pattern=TEXT)] = None,
-    crs: Annotated[
-        int | None, Form(ge=1024, le=999_999, description="Metric EPSG code (default: UTM)")
-    ] = None,
-    allow_z: Annotated[bool, Form(description="Drop Z coordinates with a warning")] = False,
-    label: Annotated[
-        str | None, Form(min_length=1, max_length=200, pattern=TEXT, description="Version label")
-    ] = None,
 ) -> Response:
     store = services.store
     store.plan(plan_id)
     with Upload.private() as upload:
-        zoning_path = upload.zoning(zoning)
+        zoning = upload.zoning(form.zoning)
         sources = PlanSources(
-            zoning=zoning_path,
-            layer=layer,
-            mapping=dict(pairs(mapping, "map")),
-            crs_epsg=crs,
-            allow_z=allow_z,
-            itbx=upload.file("itbx", itbx),
-            itbx_sheet=itbx_sheet,
-            legend=upload.file("legend", legend),
-            intensity=upload.file("intensity", intensity),
-            crosswalk=upload.file("crosswalk", crosswalk),
-            provisions=upload.file("provisions", provisions),
-            overlays=upload.overlays(overlay or [], overlay_files or []),
+            zoning=zoning,
+            layer=form.layer,
+            mapping=dict(pairs(form.mapping, "map")),
+            crs_epsg=form.crs,
+            allow_z=form.allow_z,
+            itbx=upload.file("itbx", form.itbx),
+            itbx_sheet=form.itbx_sheet,
+            legend=upload.file("legend", form.legend),
+            intensity=upload.file("intensity", form.intensity),
+            crosswalk=upload.file("crosswalk", form.crosswalk),
+            provisions=upload.file("provisions", form.provisions),
+            overlays=upload.overlays(form.overlay, form.overlay_files),
         )
         try:
-            version = import_plan(store, plan_id, sources, label or zoning_path.stem)
+            version = import_plan(store, plan_id, sources, form.label or zoning.stem)
         except CRSError as exc:
-            raise upload.refusal(exc, "crs" if crs is not None else None) from None
+            raise upload.refusal(exc, "crs" if form.crs is not None else None) from None
         except PlanInputError as exc:
             raise upload.refusal(exc) from None
     return Response(
