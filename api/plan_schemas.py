@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 from fastapi import UploadFile
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from api.schemas import TEXT, IsoDate, Strict
+from api.schemas import EXAMPLE_ITBX_ROW, TEXT, IsoDate, Strict
 from layers.importer import OVERLAY_SPEC
 from layers.zoning import DEFAULT_MAPPING
 
@@ -83,13 +83,7 @@ EXAMPLE_LEGEND: dict[str, Any] = {
     "text": "Terbatas jarak: paling dekat 100 meter dari kegiatan sejenis.",
 }
 EXAMPLE_ITBX_RULE: dict[str, Any] = {
-    "activity_id": "47112",
-    "name": "Toko Kelontong",
-    "group": "Perdagangan dan Jasa",
-    "kbli": ["47112"],
-    "codes": ["T3"],
-    "raw": "T3",
-    "klass": "T",
+    **{k: v for k, v in EXAMPLE_ITBX_ROW.items() if k != "conditions"},
     "legend": [EXAMPLE_LEGEND],
 }
 EXAMPLE_SUBZONE_RULES: dict[str, Any] = {
