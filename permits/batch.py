@@ -74,12 +74,13 @@ def check_many(
     chunks = [given[span.start : span.stop].copy() for span in spans]
     locate = partial(_locate, engine, parcels.crs)
     decisions: list[Decision] = []
-    with (
-        _collector_paused(),
-        ThreadPoolExecutor(max_workers=1, thread_name_prefix="simtaru-locate") as locator,
-    ):
-        for span, located in zip(spans, locator.map(locate, chunks), strict=True):
-            decisions += _decide(engine, crs, rows, span, given, located)
+    locator = ThreadPoolExecutor(max_workers=1, thread_name_prefix="simtaru-locate")
+    try:
+        with _collector_paused():
+            for span, located in zip(spans, locator.map(locate, chunks), strict=True):
+                decisions += _decide(engine, crs, rows, span, given, located)
+    finally:
+        locator.shutdown(cancel_futures=True)  # a batch that failed locates no further
     return _results(parcels, decisions)
 
 
@@ -205,10 +206,6 @@ def _repaired(metric: np.ndarray, usable: np.ndarray) -> tuple[np.ndarray, list[
     return geoms, notes
 
 
-_NO_ROWS = np.empty(0, np.intp)
-_NO_AREAS = np.empty(0, np.float64)
-
-
 def _split(
     size: int,
     index: NDArray[np.intp],
@@ -219,7 +216,7 @@ def _split(
     """(rows, areas) per parcel of ``size``, from pairs sorted by parcel ``parcel_idx`` (which
     counts the parcels ``index`` names); none for the others."""
     bounds = np.searchsorted(parcel_idx, np.arange(len(index) + 1))
-    out = [(_NO_ROWS, _NO_AREAS)] * size
+    out = [(rows[:0], areas[:0])] * size
     for k, row in enumerate(index.tolist()):
         lo, hi = bounds[k], bounds[k + 1]
         out[row] = (rows[lo:hi], areas[lo:hi])
