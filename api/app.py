@@ -20,9 +20,12 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 from fastapi.middleware.cors import CORSMiddleware
+from starlette.datastructures import Headers
 from starlette.types import Scope
 
 from api import errors
+from api.auth import may
+from api.keys import Permission
 from api.middleware import BodyLimit, Metrics
 from api.responses import OrjsonResponse
 from api.routes import checks, decisions, health, here, ogc, plans, problems, tiles
@@ -106,7 +109,8 @@ def app_from_env() -> FastAPI:
 
 
 def _limits(settings: Settings) -> Any:
-    """The body limit of a request: plan uploads may be large, everything else is JSON."""
+    """The body limit of a request: plan uploads may be large, but only for a key that may
+    manage plans; anyone else's upload is cut at the JSON limit before more is read."""
     body, upload = settings.limits.max_body_bytes, settings.limits.max_upload_bytes
 
     def limit_for(scope: Scope) -> int:
@@ -115,6 +119,11 @@ def _limits(settings: Settings) -> Any:
             scope.get("method") == "POST"
             and path.startswith("/v1/plans/")
             and path.endswith("/versions")
+            and may(
+                scope["app"].state.services,
+                Headers(scope=scope),
+                Permission.MANAGE_PLANS,
+            )
         ):
             return upload
         return body

@@ -4,7 +4,7 @@ say so (``SIMTARU_API_OPEN_READS``)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
 from typing import Annotated, Any
 
 from fastapi import Depends, Request, Security
@@ -50,6 +50,21 @@ async def caller(
             headers={"WWW-Authenticate": 'Bearer realm="simtaru"'},
         )
     return found
+
+
+def may(services: Services, headers: Mapping[str, str], permission: Permission) -> bool:
+    """Whether the key in raw request headers grants ``permission`` (for middleware, which
+    must decide before the body is read)."""
+    token = headers.get("x-api-key") or _bearer_token(headers.get("authorization", ""))
+    found = services.keys.verify(token) if token else None
+    return found is not None and found.may(permission)
+
+
+def _bearer_token(value: str) -> str | None:
+    scheme, _, token = value.partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return token.strip() or None
 
 
 def require(permission: Permission) -> Callable[..., Coroutine[Any, Any, Caller]]:

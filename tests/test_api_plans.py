@@ -467,3 +467,15 @@ def test_unknown_plans_and_versions_are_404_problems(service):
         listed = http.get("/v1/plans", params={"region": DEMO_REGION.code}).json()
     assert service.demo.plan_id in {p["id"] for p in listed["plans"]}
     assert {p["region"]["code"] for p in listed["plans"]} == {DEMO_REGION.code}
+
+
+def test_a_large_upload_needs_an_admin_key_before_it_is_read(service):
+    """Without a key that may manage plans, an upload is cut at the JSON limit (8 MiB)."""
+    bulk = {"zoning": ("zones.geojson", b" " * (9 * 2**20), "application/geo+json")}
+    url = f"/v1/plans/{service.demo.plan_id}/versions"
+    with service.client() as anonymous, service.client(Role.PLANNER) as planner:
+        cut = [anonymous.post(url, files=bulk), planner.post(url, files=bulk)]
+    with service.client(Role.ADMIN) as admin:
+        read = admin.post(url, files=bulk)
+    assert [answer.status_code for answer in cut] == [413, 413]
+    assert read.status_code == 422  # read whole, then refused for what it is
