@@ -14,11 +14,17 @@ from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
 
+import pyogrio
+from shapely.geometry.base import BaseGeometry
+from tqdm import tqdm
+
 from api.keys import KeyStore, Role
 from api.server import serve
 from api.settings import ApiSettings
 from gis.errors import SimtaruError
+from gis.parse import parse_geometry
 from layers.demo_loader import load_demo
+from layers.export import export_version
 from layers.importer import (
     OVERLAY_SPEC,
     OverlaySource,
@@ -30,6 +36,11 @@ from layers.model import PlanKind, PlanVersion, Region
 from layers.settings import StoreSettings
 from layers.store import PlanStore
 from layers.stores import open_store
+from permits.application import ROAD_CLASSES, Application, Building
+from permits.batch import BUILDING_COLUMNS
+from permits.batchfile import check_file
+from permits.engine import Engine
+from permits.in_force import PlansInForce
 from permits.records import DecisionStore
 
 Command = Callable[[PlanStore, argparse.Namespace], None]
@@ -91,6 +102,91 @@ def _keys(store: PlanStore, _args: argparse.Namespace) -> None:
         print(
             f"key {key.id}: {key.name} ({key.role.value}), made {key.created_at:%Y-%m-%d}, {state}"
         )
+
+
+def _check(store: PlanStore, args: argparse.Namespace) -> None:
+    """One parcel (WKT, or the first feature of a file) against the plan in force."""
+    parcel, crs = _parcel(args.parcel, args.crs)
+    app = Application(
+        parcel=parcel,
+        activity=args.activity,
+        building=Building(**{name: getattr(args, name) for name in BUILDING_COLUMNS}),
+        crs=crs,
+        road_class=args.road_class,
+        applied_on=args.date,
+    )
+    decision = PlansInForce(store).check(app, plan_id=args.plan, neighbours=DecisionStore.of(store))
+    if args.json:
+        print(decision.to_json())
+        return
+    print(decision.to_text(args.lang))
+
+
+def _batch(store: PlanStore, args: argparse.Namespace) -> None:
+    """A file of parcels into a results GeoPackage, with a progress bar; resumes."""
+    engine = Engine.from_store(store, _version_in_force(store, args.plan, args.date).id)
+    with tqdm(unit=" parcels", file=sys.stderr, disable=args.quiet) as bar:
+
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        run = check_file(
+            args.input,
+            args.output,
+            engine,
+            activity=args.activity,
+            layer=args.layer,
+            chunk=args.chunk,
+            progress=progress,
+        )
+    counts = ", ".join(f"{n:,} {o}" for o, n in sorted(run.outcomes.items()))
+    print(
+        f"{args.output}: {run.checked:,} parcels checked against version {engine.ref.version_id}"
+        f"{f', {run.skipped:,} done before' if run.skipped else ''} ({counts or 'none'})"
+    )
+
+
+def _export(store: PlanStore, args: argparse.Namespace) -> None:
+    layers = export_version(store, args.version, args.output)
+    print(f"{args.output}: {', '.join(layers)}")
+
+
+def _export_decisions(store: PlanStore, args: argparse.Namespace) -> None:
+    frame = DecisionStore.of(store).export()
+    output = Path(args.output)
+    if output.suffix.lower() == ".csv":
+        table = frame.drop(columns="geometry").assign(parcel_wkt=frame.geometry.to_wkt())
+        table.to_csv(output, index=False)
+    elif output.suffix.lower() == ".gpkg":
+        frame.to_file(output, layer="decisions", driver="GPKG")
+    else:
+        raise SimtaruError(f"{output}: export decisions to a .csv or a .gpkg file")
+    print(f"{output}: {len(frame):,} decisions")
+
+
+def _version_in_force(store: PlanStore, plan_id: int | None, day: date | None) -> PlanVersion:
+    found = store.versions_in_force(day or date.today())
+    if plan_id is not None:
+        found = [v for v in found if v.plan_id == plan_id]
+    if len(found) != 1:
+        which = ", ".join(f"plan {v.plan_id}" for v in found) or "no plan"
+        raise SimtaruError(f"{which} in force on {day or date.today()}; name one with --plan")
+    return found[0]
+
+
+def _parcel(value: str, crs: str) -> tuple[BaseGeometry, str]:
+    """WKT text, or the first feature of a vector file (in the file's own CRS)."""
+    path = Path(value)
+    if not path.exists():
+        return parse_geometry(value, fmt="wkt" if "(" in value else None), crs
+    try:
+        frame = pyogrio.read_dataframe(path, max_features=1)
+    except pyogrio.errors.DataSourceError as exc:
+        raise SimtaruError(f"{path}: not a vector file GDAL can read ({exc})") from None
+    if not len(frame):
+        raise SimtaruError(f"{path}: holds no feature")
+    return frame.geometry.iloc[0], frame.crs.to_string() if frame.crs else crs
 
 
 def _region_add(store: PlanStore, args: argparse.Namespace) -> None:
@@ -200,6 +296,33 @@ def _parser() -> argparse.ArgumentParser:
     sub = command("key-revoke", _key_revoke, "revoke an API key by its id")
     sub.add_argument("id")
     command("keys", _keys, "list the API keys (ids, holders, roles; never the keys)")
+    sub = command("check", _check, "check one parcel (WKT or a file's first feature)")
+    sub.add_argument("parcel", help="WKT, e.g. 'POLYGON ((117.47 0.137, ...))', or a file")
+    sub.add_argument("--activity", required=True, help="KBLI code or kegiatan")
+    sub.add_argument("--crs", default="OGC:CRS84", help="CRS of WKT (default lon/lat)")
+    for name in BUILDING_COLUMNS:
+        sub.add_argument(
+            "--" + name.replace("_", "-"), dest=name, type=int if name == "floors" else float
+        )
+    sub.add_argument("--road-class", choices=ROAD_CLASSES)
+    sub.add_argument("--date", type=date.fromisoformat, help="application date (YYYY-MM-DD)")
+    sub.add_argument("--plan", type=int, help="plan id (default: the plan in force there)")
+    sub.add_argument("--lang", choices=("id", "en"), default="id", help="language of findings")
+    sub.add_argument("--json", action="store_true", help="the decision as canonical JSON")
+    sub = command("batch", _batch, "check a file of parcels into a results GeoPackage")
+    sub.add_argument("input", type=Path, help="GeoPackage, Shapefile, GeoJSON or GeoParquet")
+    sub.add_argument("output", type=Path, help="results .gpkg (an interrupted run resumes)")
+    sub.add_argument("--activity", help="for every parcel (else the file's 'activity' column)")
+    sub.add_argument("--layer")
+    sub.add_argument("--plan", type=int)
+    sub.add_argument("--date", type=date.fromisoformat)
+    sub.add_argument("--chunk", type=int, default=5_000, help="parcels written at a time")
+    sub.add_argument("--quiet", action="store_true", help="no progress bar")
+    sub = command("export", _export, "write a plan version to a GeoPackage")
+    sub.add_argument("version", type=int)
+    sub.add_argument("output", type=Path)
+    sub = command("export-decisions", _export_decisions, "write recorded decisions to CSV/GPKG")
+    sub.add_argument("output", type=Path, help="a .csv or a .gpkg file")
     sub = command("region-add", _region_add, "add a region (kabupaten/kota) by its BPS code")
     sub.add_argument("code")
     sub.add_argument("name")

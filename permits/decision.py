@@ -192,3 +192,45 @@ class Decision:
     def to_json_bytes(self) -> bytes:
         """The canonical JSON as UTF-8 bytes, as the HTTP service sends it."""
         return orjson.dumps(self.to_dict(), option=orjson.OPT_SORT_KEYS)
+
+    def to_text(self, lang: str = "id") -> str:
+        """The decision for a person to read (``lang``: ``id`` Bahasa Indonesia, ``en``
+        English): outcome and plan, the zone table, then each finding with its figures."""
+        words = _WORDS[lang]
+        plan = self.plan
+        lines = [f"{words['outcome']}: {self.outcome.value}"]
+        if plan is not None:
+            lines.append(
+                f"{words['plan']}: {plan.plan_name} ({plan.legal_basis}), {words['version']} "
+                f"{plan.version_id} '{plan.version_label}', EPSG:{plan.crs_epsg}"
+            )
+        if self.parcel_area_m2 is not None:
+            lines.append(f"{words['parcel']}: {self.parcel_area_m2:,.1f} m2")
+        for z in self.zones:
+            mark = "" if z.deciding else f"  ({words['sliver']})"
+            lines.append(
+                f"  {z.subzone_code or '-':<8} {z.subzone_name or '':<36} "
+                f"{z.area_m2:>10,.1f} m2 {100 * z.share:6.1f} %{mark}"
+            )
+        for f in self.findings:
+            message = f.message_id if lang == "id" else f.message_en
+            lines.append(f"  [{f.status.value:<12}] {f.rule:<24} {message}")
+        return "\n".join(lines)
+
+
+_WORDS = {
+    "id": {
+        "outcome": "Hasil",
+        "plan": "Rencana",
+        "version": "versi",
+        "parcel": "Luas persil",
+        "sliver": "serpihan, tidak menentukan",
+    },
+    "en": {
+        "outcome": "Outcome",
+        "plan": "Plan",
+        "version": "version",
+        "parcel": "Parcel area",
+        "sliver": "sliver, not deciding",
+    },
+}

@@ -76,7 +76,10 @@ class PlansInForce:
         return True
 
     def on(self, day: date | None) -> InForce:
-        """The set in force on ``day`` (today when None)."""
+        """The set in force on ``day``; without a day, the set of the last refresh (the first
+        use refreshes: a notebook or the command line need not)."""
+        if self._current.day == date.min:
+            self.refresh()
         current = self._current
         if day is None or day == current.day:
             return current

@@ -23,6 +23,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import geopandas as gpd
+import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import (
@@ -201,6 +203,41 @@ class DecisionStore:
         )
         with _failing_as(_UNREADABLE):
             return [_recorded(r) for r in self._read(query)]
+
+    def export(self) -> gpd.GeoDataFrame:
+        """Every recorded decision, oldest first, with its parcel in lon/lat (EPSG:4326): the
+        record's fields, the activity as given, and the decision's canonical JSON."""
+        c = decision_table.c
+        query = select(*_RECORD_COLUMNS, c.activity, c.parcel_wkb, c.crs_epsg).order_by(c.seq)
+        with _failing_as(_UNREADABLE):
+            rows = self._read(query)
+        frames = []
+        for epsg in sorted({r.crs_epsg for r in rows}):
+            mine = [r for r in rows if r.crs_epsg == epsg]
+            frames.append(
+                gpd.GeoDataFrame(
+                    {
+                        "id": [r.id for r in mine],
+                        "seq": [int(r.seq) for r in mine],
+                        "created_at": [_recorded(r).created_at for r in mine],
+                        "application_id": [r.application_id for r in mine],
+                        "idempotency_key": [r.idempotency_key for r in mine],
+                        "activity": [r.activity for r in mine],
+                        "outcome": [r.outcome for r in mine],
+                        "plan_version_id": [r.plan_version_id for r in mine],
+                        "input_hash": [r.input_hash for r in mine],
+                        "decision": [r.decision for r in mine],
+                    },
+                    geometry=shapely.from_wkb([r.parcel_wkb for r in mine]),
+                    crs=epsg,
+                ).to_crs(4326)
+            )
+        if not frames:
+            return gpd.GeoDataFrame({"id": [], "seq": []}, geometry=[], crs=4326)
+        return gpd.GeoDataFrame(
+            pd.concat(frames, ignore_index=True).sort_values("seq", ignore_index=True),
+            crs=4326,
+        )
 
     def nearest_same_activity(
         self,
