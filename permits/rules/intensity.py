@@ -171,6 +171,7 @@ class Bound:
     check: Check
     limit: Limit
     code: str
+    #: ``check.field``, the figure this bound measures (read for every parcel).
     field: str
     basis: str
     details: dict[str, object]
@@ -178,6 +179,8 @@ class Bound:
     unassessed: Finding
 
     def finding(self, value: float | None) -> Finding:
+        """The finding for the figure the application gives (%, ratio, m, floors, m2), or the
+        kept condition where it gives none."""
         if value is None:
             return self.unassessed
         check, limit = self.check, self.limit
