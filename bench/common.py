@@ -9,7 +9,11 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+import numpy as np
 from sqlalchemy import URL, create_engine, make_url
+
+from permits.application import Application
+from permits.engine import Engine
 
 DEFAULT_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
@@ -46,3 +50,21 @@ def best_of(repeat: int, run: Callable[[], object]) -> float:
         run()
         times.append(time.perf_counter() - started)
     return min(times)
+
+
+def percentiles(samples: list[float]) -> tuple[float, float]:
+    """p50 and p99 of durations (s), in microseconds."""
+    values = np.array(samples) * 1e6
+    return float(np.percentile(values, 50)), float(np.percentile(values, 99))
+
+
+def check_latency(engine: Engine, apps: list[Application]) -> tuple[float, float]:
+    """p50/p99 (us) of ``Engine.check`` on each application, after 200 to warm up."""
+    for app in apps[:200]:
+        engine.check(app)
+    samples = []
+    for app in apps:
+        started = time.perf_counter()
+        engine.check(app)
+        samples.append(time.perf_counter() - started)
+    return percentiles(samples)

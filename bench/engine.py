@@ -34,7 +34,7 @@ import shapely
 from sqlalchemy import URL
 
 from bench.areas import random_lots
-from bench.common import add_server_option, best_of, scratch_database
+from bench.common import add_server_option, best_of, check_latency, percentiles, scratch_database
 from bench.synthetic import grid_plan
 from gis.crs import transformer
 from layers.model import PlanData, Region, RuleSet, empty_overlays
@@ -52,21 +52,8 @@ def rss_mb() -> float:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-def percentiles(samples: list[float]) -> tuple[float, float]:
-    values = np.array(samples) * 1e6
-    return float(np.percentile(values, 50)), float(np.percentile(values, 99))
-
-
 def single_engine(engine: Engine, lonlat: np.ndarray) -> tuple[float, float]:
-    apps = [Application(g, "47111") for g in lonlat]
-    for app in apps[:200]:
-        engine.check(app)
-    samples = []
-    for app in apps:
-        started = time.perf_counter()
-        engine.check(app)
-        samples.append(time.perf_counter() - started)
-    return percentiles(samples)
+    return check_latency(engine, [Application(g, "47111") for g in lonlat])
 
 
 def single_postgis(dsn: str, table: str, srid: int, metric: np.ndarray) -> tuple[float, float]:

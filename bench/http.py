@@ -35,7 +35,7 @@ import numpy as np
 import shapely
 from shapely.geometry import mapping
 
-from bench.engine import percentiles
+from bench.common import check_latency
 from layers.demo_loader import load_demo
 from layers.stores import open_store
 from permits import Application, Engine
@@ -72,18 +72,6 @@ def parcels(store_url: str, count: int, seed: int = 7) -> tuple[Engine, list[dic
             }
         )
     return engine, bodies
-
-
-def in_process(engine: Engine, bodies: list[dict]) -> tuple[float, float]:
-    apps = [Application(shapely.geometry.shape(b["parcel"]), b["activity"]) for b in bodies]
-    for app in apps[:200]:
-        engine.check(app)
-    samples = []
-    for app in apps:
-        started = time.perf_counter()
-        engine.check(app)
-        samples.append(time.perf_counter() - started)
-    return percentiles(samples)
 
 
 class Server:
@@ -231,34 +219,15 @@ def wrk(url: str, key: str, bodies: list[bytes], seconds: float) -> tuple[float,
     folder = Path(tempfile.mkdtemp(prefix="simtaru-wrk-"))
     for i, body in enumerate(bodies[:500]):
         (folder / f"{i}.json").write_bytes(body)
-    script = folder / "checks.lua"
-    script.write_text(
-        f"""
-local bodies = {{}}
-for i = 0, {min(len(bodies), 500) - 1} do
-  local f = io.open("{folder}/" .. i .. ".json", "rb"); bodies[#bodies + 1] = f:read("*a"); f:close()
-end
-local n = 0
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["X-API-Key"] = "{key}"
-request = function()
-  n = n + 1
-  return wrk.format(nil, "/v1/checks", nil, bodies[(n % #bodies) + 1])
-end
-done = function(summary, latency, requests)
-  io.write(string.format("RESULT %d %f %f %f %d\\n", summary.requests, summary.duration / 1e6,
-    latency:percentile(50) / 1e3, latency:percentile(99) / 1e3,
-    summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout))
-end
-"""
-    )
-    out = subprocess.run(
-        ["wrk", "-t2", "-c64", f"-d{int(seconds)}s", "-s", str(script), url + "/v1/checks"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    env = {
+        **os.environ,
+        "SIMTARU_BODIES": str(folder),
+        "SIMTARU_BODY_COUNT": str(min(len(bodies), 500)),
+        "SIMTARU_KEY": key,
+    }
+    script = Path(__file__).with_name("wrk_checks.lua")
+    command = ["wrk", "-t2", "-c64", f"-d{int(seconds)}s", "-s", str(script), url + "/v1/checks"]
+    out = subprocess.run(command, capture_output=True, text=True, check=True, env=env).stdout
     shutil.rmtree(folder, ignore_errors=True)
     found = re.search(r"RESULT (\d+) ([\d.]+) ([\d.]+) ([\d.]+) (\d+)", out)
     assert found, out
@@ -278,10 +247,11 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="simtaru-bench-http-"))
     store_url = str(folder / "city.gpkg")
     engine, bodies = parcels(store_url, args.parcels)
-    p50, p99 = in_process(engine, bodies)
-    print(
-        f"demo city: {engine.plan.index.size} zones, {len(bodies):,} parcels, {args.workers} workers"
+    p50, p99 = check_latency(
+        engine, [Application(shapely.geometry.shape(b["parcel"]), b["activity"]) for b in bodies]
     )
+    zones, workers = engine.plan.index.size, args.workers
+    print(f"demo city: {zones} zones, {len(bodies):,} parcels, {workers} workers")
     print(f"  in process       p50 {p50:7.1f} us  p99 {p99:7.1f} us  (Engine.check)")
     server = Server(store_url, args.workers)
     try:

@@ -37,6 +37,14 @@ EXPECTED: dict[tuple[str, str], Permission] = {
     ("GET", "/v1/versions/{version_id}/subzones"): P.READ,
     ("GET", "/v1/versions/{version_id}/subzones/{code}"): P.READ,
     ("GET", "/v1/versions/{a}/compare/{b}"): P.READ,
+    ("GET", "/v1/ogc"): P.READ,
+    ("GET", "/v1/ogc/conformance"): P.READ,
+    ("GET", "/v1/ogc/collections"): P.READ,
+    ("GET", "/v1/ogc/collections/{collectionId}"): P.READ,
+    ("GET", "/v1/ogc/collections/{collectionId}/items"): P.READ,
+    ("GET", "/v1/ogc/collections/{collectionId}/items/{featureId}"): P.READ,
+    ("GET", "/v1/tiles/{collectionId}/{z}/{x}/{y}.mvt"): P.READ,
+    ("GET", "/v1/tiles/{collectionId}/tilejson.json"): P.READ,
 }
 ALWAYS_OPEN = {
     ("GET", "/health/live"),
