@@ -34,7 +34,7 @@ from shapely.geometry.base import BaseGeometry, BaseMultipartGeometry
 
 from gis.crs import looks_swapped, reproject, transformer, within_lonlat
 from gis.errors import CRSError, GeometryError, GeometryTooLargeError
-from gis.geometry import repair_polygons
+from gis.geometry import RepairNote, repair_polygons
 
 GeometryFormat = Literal["geojson", "wkt", "wkb"]
 #: What a note records: Z coordinates dropped, an empty part dropped, an invalid parcel repaired,
@@ -601,7 +601,21 @@ def _repair(
     if parcel.is_valid:
         return parcel
     fixed, repairs = repair_polygons(np.array([parcel], dtype=object))
-    repair = repairs[0]
+    result: shapely.MultiPolygon = fixed[0]
+    notes.append(repair_note(parcel, repairs[0], result, what, to_source))
+    return result
+
+
+def repair_note(
+    parcel: BaseGeometry,
+    repair: RepairNote,
+    result: BaseGeometry,
+    what: str = "parcel",
+    to_source: pyproj.Transformer | None = None,
+) -> Note:
+    """The note a repair of ``parcel`` into ``result`` leaves: what was wrong and where (the
+    part and ring), or a GeometryError where repairing left nothing with area. The single
+    check and the batch word their repairs with it alike."""
     problem = repair.reason.split("[", 1)[0].lower()
     location = repair.location
     if location is not None:
@@ -616,14 +630,11 @@ def _repair(
         raise GeometryError(
             f"{what}: the parcel has no area: {problem}, and repairing it leaves no polygon"
         )
-    result: shapely.MultiPolygon = fixed[0]
-    notes.append(
-        Note("repaired", f"{problem}: repaired into {len(result.geoms)} polygon(s)", location)
-    )
-    return result
+    parts = int(shapely.get_num_geometries(result))
+    return Note("repaired", f"{problem}: repaired into {parts} polygon(s)", location)
 
 
-def _nearest_ring(parcel: shapely.MultiPolygon, location: tuple[float, float]) -> tuple[int, int]:
+def _nearest_ring(parcel: BaseGeometry, location: tuple[float, float]) -> tuple[int, int]:
     """The part and ring (0 = exterior) of ``parcel`` nearest ``location``."""
     rings, owner = shapely.get_rings(shapely.get_parts(parcel), return_index=True)
     first = np.searchsorted(owner, owner)

@@ -29,7 +29,7 @@ from numpy.typing import NDArray
 from gis.errors import GeometryError
 from gis.geometry import repair_polygons
 from gis.index import Overlap
-from gis.parse import CrsInput, Note, resolve_crs
+from gis.parse import CrsInput, Note, repair_note, resolve_crs
 from permits.application import Application, ApplicationError, Building
 from permits.decision import Decision, Effect, Finding, Status
 from permits.engine import Engine
@@ -129,7 +129,8 @@ def _locate(engine: Engine, crs: pyproj.CRS, given: NDArray[np.object_]) -> _Loc
         gpd.GeoSeries(given, crs=crs).to_crs(engine.plan.ref.crs_epsg).array, dtype=object
     )
     usable, problems = _usable(metric)
-    repaired, notes = _repaired(metric, usable)
+    repaired, notes = _repaired(metric, usable, problems)
+    usable &= np.array([p is None for p in problems], dtype=bool)
     index = np.flatnonzero(usable)
     zones = engine.plan.index.overlap_many(repaired[index])
     overlays = engine.plan.overlays.overlap_many(repaired[index])
@@ -156,7 +157,7 @@ def _decide(
     for k, i in enumerate(span):
         app = rows.application(i, given[i])
         digest = app.input_hash(parcel_wkb=located.wkb[k])
-        problem = located.problems[k]
+        problem = located.problems[k] or _refused_repair(engine, located.notes[k])
         if problem is not None:
             yield _unusable(engine, app, problem, digest)
             continue
@@ -173,6 +174,17 @@ def _decide(
             )
         except (ApplicationError, GeometryError) as exc:
             yield _unusable(engine, app, str(exc), digest)
+
+
+def _refused_repair(engine: Engine, notes: tuple[Note, ...]) -> str | None:
+    """Why a parcel that needed repair cannot be assessed, where the plan refuses such parcels
+    (``Engine.check`` raises the same words for one parcel)."""
+    if not engine.plan.refuse_repairs:
+        return None
+    repaired = next((n for n in notes if n.code == "repaired"), None)
+    if repaired is None:
+        return None
+    return f"{repaired.message}; this plan refuses parcels that need repair"
 
 
 def _usable(metric: np.ndarray) -> tuple[np.ndarray, list[str | None]]:
@@ -193,16 +205,22 @@ def _usable(metric: np.ndarray) -> tuple[np.ndarray, list[str | None]]:
     return np.array([p is None for p in problems]), problems
 
 
-def _repaired(metric: np.ndarray, usable: np.ndarray) -> tuple[np.ndarray, list[tuple[Note, ...]]]:
+def _repaired(
+    metric: np.ndarray, usable: np.ndarray, problems: list[str | None]
+) -> tuple[np.ndarray, list[tuple[Note, ...]]]:
+    """The usable parcels made valid, with the notes a single check would make; a parcel that
+    repairing leaves without area gets its problem instead."""
     geoms = metric.copy()
     notes: list[tuple[Note, ...]] = [()] * len(metric)
     index = np.flatnonzero(usable)
     fixed, found = repair_polygons(geoms[index])
     geoms[index] = fixed
-    for note in found:
-        notes[index[note.index]] = (
-            Note("repaired", f"{note.reason}; repaired" if note.repaired else note.reason),
-        )
+    for repair in found:
+        row = int(index[repair.index])
+        try:
+            notes[row] = (repair_note(metric[row], repair, fixed[repair.index]),)
+        except GeometryError as exc:
+            problems[row] = str(exc)
     return geoms, notes
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import geopandas as gpd
 import pytest
 import shapely
 from shapely.geometry import LineString, MultiPolygon, Polygon, box
@@ -19,6 +20,7 @@ from shapely.geometry import LineString, MultiPolygon, Polygon, box
 from gis.crs import transformer
 from gis.errors import GeometryError
 from permits.application import Application, ApplicationError, Building
+from permits.batch import check_many
 from permits.decision import Decision, Effect, Outcome, PlanRef, Status
 from permits.engine import Engine
 from permits.records import DecisionStore
@@ -239,8 +241,30 @@ def test_a_self_intersecting_parcel_is_repaired_or_refused_as_the_plan_says(engi
     strict = dataclasses.replace(
         data, rules=dataclasses.replace(data.rules, settings={"invalid_parcels": "refuse"})
     )
+    refusing = Engine.build(strict, REF)
     with pytest.raises(GeometryError, match=r"self-intersection at .*refuses parcels that need"):
-        Engine.build(strict, REF).check(Application(bowtie, "68111", crs=UTM))
+        refusing.check(Application(bowtie, "68111", crs=UTM))
+    parcels = gpd.GeoDataFrame(
+        {"activity": ["68111", "68111"]}, geometry=[bowtie, lot(20, 120, 40, 140)], crs=UTM
+    )
+    batch = check_many(parcels, refusing)
+    assert list(batch["outcome"]) == [
+        "not_assessable",
+        check(engine, lot(20, 120, 40, 140), "68111").outcome.value,
+    ]
+    refused = batch["decision"].iloc[0].findings[0]
+    assert "self-intersection at (530030, 15130)" in refused.message_en
+    assert "refuses parcels" in refused.message_en
+    repaired = check_many(parcels, engine)["decision"].iloc[0]
+    assert finding(repaired, "geometry").message_en == repair.message_en  # worded as one check
+    flat = Polygon([(X0 + 20, Y0 + 120), (X0 + 40, Y0 + 120), (X0 + 30, Y0 + 120)])
+    with pytest.raises(GeometryError, match="has no area") as single:
+        engine.check(Application(flat, "68111", crs=UTM))
+    nothing = check_many(
+        gpd.GeoDataFrame({"activity": ["68111"]}, geometry=[flat], crs=UTM), engine
+    )
+    assert nothing["outcome"].iloc[0] == "not_assessable"
+    assert str(single.value) in nothing["decision"].iloc[0].findings[0].message_en
 
 
 @pytest.mark.parametrize(
