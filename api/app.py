@@ -24,7 +24,7 @@ from starlette.datastructures import Headers
 from starlette.types import Scope
 
 from api import errors
-from api.auth import may
+from api.auth import document_security, may
 from api.keys import Permission
 from api.middleware import BodyLimit, Metrics
 from api.responses import OrjsonResponse
@@ -83,6 +83,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     for router in ROUTERS:
         app.include_router(router)
+    generate = app.openapi
+    routes = [route for router in ROUTERS for route in router.routes]
+    app.openapi = lambda: document_security(  # type: ignore[method-assign]
+        generate(), routes, open_reads=settings.api.open_reads
+    )
     app.add_middleware(BodyLimit, limit_for=_limits(settings))
     if settings.api.cors_origins:
         app.add_middleware(

@@ -10,6 +10,7 @@ import pytest
 from fastapi.routing import APIRoute
 
 from api.app import ROUTERS
+from api.auth import permission_of
 from api.keys import GRANTS, KeyStore, Permission, Role
 from api.settings import ApiSettings
 from tests.service import running
@@ -51,18 +52,6 @@ ALWAYS_OPEN = {
     ("GET", "/health/ready"),
     ("GET", "/metrics"),
 }
-
-
-def permission_of(route: APIRoute) -> Permission | None:
-    """The permission a route's ``require`` dependency asks for, found in its dependency tree."""
-    stack = list(route.dependant.dependencies)
-    while stack:
-        dep = stack.pop()
-        found = getattr(dep.call, "permission", None)
-        if found is not None:
-            return found
-        stack.extend(dep.dependencies)
-    return None
 
 
 def routes() -> list[tuple[str, str, Permission | None]]:

@@ -42,3 +42,12 @@ def test_the_documented_check_example_is_a_real_request(service):
     assert answer.status_code == 200, answer.text
     assert answer.json()["outcome"] == "approved_with_conditions"
     assert answer.json()["zones"][0]["subzone_code"] == "R-3"
+
+
+def test_the_document_says_which_operations_take_a_key():
+    assert set(DOCUMENT["components"]["securitySchemes"]) == {"ApiKey", "Bearer"}
+    check = DOCUMENT["paths"]["/v1/checks"]["post"]["security"]
+    here = DOCUMENT["paths"]["/v1/here"]["get"]["security"]
+    assert {} not in check and {"ApiKey": []} in check  # a check needs a key
+    assert {} in here  # reads are open by default
+    assert "security" not in DOCUMENT["paths"]["/health/live"]["get"]
