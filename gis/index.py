@@ -11,6 +11,7 @@ state at all: a predicate query prepares the parcel it asks about, never the sha
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import shapely
@@ -45,7 +46,13 @@ class ZoneIndex:
 
     def warm(self) -> None:
         """Build the tree now rather than on the first query (queries must not build it)."""
-        self._tree.query(shapely.box(0, 0, 0, 0))
+        built(self._tree)
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Unpickled (an engine sent to a Dask worker): shapely sends a tree as its geometries
+        and builds it on the first query, so it is built here, before threads may query it."""
+        self.__dict__.update(state)
+        self.warm()
 
     def overlap(self, parcel: BaseGeometry) -> Overlap:
         """Zones the parcel overlaps by more than ``NOISE_M2``, in zone order.
@@ -93,6 +100,13 @@ class ZoneIndex:
             (unique % size).astype(np.intp),
             summed.astype(np.float64),
         )
+
+
+def built(tree: shapely.STRtree) -> shapely.STRtree:
+    """``tree``, built: GEOS builds an STR tree on its first query, which two threads must not
+    race to make."""
+    tree.query(shapely.box(0, 0, 0, 0))
+    return tree
 
 
 def _by_zone(owners: NDArray[np.intp], areas: NDArray[np.float64]) -> Overlap:

@@ -21,7 +21,7 @@ import shapely
 from numpy.typing import NDArray
 from shapely.geometry.base import BaseGeometry
 
-from gis.index import ZoneIndex
+from gis.index import ZoneIndex, built
 from layers.model import (
     Activity,
     IntensityRule,
@@ -103,6 +103,11 @@ class Overlays:
     ceiling_m: NDArray[np.float64]
     index: shapely.STRtree
 
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Unpickled (a Dask worker's engine): the tree built before any query (see ``built``)."""
+        self.__dict__.update(state)
+        built(self.index)
+
     def overlap_many(
         self, parcels: NDArray[np.object_]
     ) -> tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.float64]]:
@@ -144,6 +149,11 @@ class CompiledPlan:
     refuse_repairs: bool = False
     lot_breaks: dict[str, tuple[float, ...]] = field(default_factory=dict)
     _kept: dict[Hashable, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def __getstate__(self) -> dict[str, Any]:
+        """What a pickle (an engine sent to a Dask worker) carries: not the kept answers, which
+        after a batch weigh as much as the plan itself and which the worker works out again."""
+        return {**self.__dict__, "_kept": {}}
 
     def kept(self, key: Hashable, make: Callable[..., T], *args: Any) -> T:
         """What ``make(*args)`` answers for ``key``, worked out once and kept for the next check
@@ -267,13 +277,11 @@ def _flags(value: Any) -> dict[str, str]:
 def _overlays(data: PlanData) -> Overlays:
     frame = data.overlays
     geoms = np.asarray(frame.geometry.array, dtype=object)
-    tree = shapely.STRtree(geoms)
-    tree.query(shapely.box(0, 0, 0, 0))
     return Overlays(
         geometry=geoms,
         kind=_column(frame, "kind"),
         klass=_column(frame, "klass"),
         name=_column(frame, "name"),
         ceiling_m=np.asarray(frame["ceiling_m"], dtype=np.float64),
-        index=tree,
+        index=built(shapely.STRtree(geoms)),
     )
