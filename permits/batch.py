@@ -285,15 +285,21 @@ def _texts(parcels: gpd.GeoDataFrame, name: str) -> list[str | None]:
 
 
 def _number(value: Any, *, integer: bool) -> Any:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if _missing(value):
         return None
     return int(value) if integer else float(value)
 
 
 def _text(value: Any) -> str | None:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if _missing(value):
         return None
     return str(value)
+
+
+def _missing(value: Any) -> bool:
+    """None, NaN, or pandas' NA: the missing value of its nullable dtypes, such as the text
+    columns Dask makes of a frame's ``object`` columns."""
+    return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
 
 
 def _unusable(engine: Engine, app: Application, why: str, input_hash: str) -> Decision:
