@@ -33,6 +33,7 @@ from layers.importer import (
     parse_pairs,
 )
 from layers.model import PlanKind, PlanVersion, Region
+from layers.parcels import read_parcels
 from layers.settings import StoreSettings
 from layers.store import PlanStore
 from layers.stores import open_store
@@ -250,6 +251,19 @@ def _activate(store: PlanStore, args: argparse.Namespace) -> None:
     _print_version(store.activate(args.version, args.valid_from))
 
 
+def _parcels_import(store: PlanStore, args: argparse.Namespace) -> None:
+    """A region's land parcels, in place of those loaded before (the map finds them by NIB)."""
+    store.region(args.region)
+    layer = read_parcels(args.file, id_column=args.id_column, layer=args.layer)
+    summary = store.replace_parcels(args.region, layer)
+    print(
+        f"region {summary.region_code}: {summary.count:,} parcels from {layer.source} "
+        f"(ids from {layer.id_column}), EPSG:{summary.crs_epsg}"
+    )
+    if layer.report.issues:
+        print(layer.report.to_text(limit=args.limit))
+
+
 def _in_force(store: PlanStore, args: argparse.Namespace) -> None:
     for version in store.versions_in_force(args.date or date.today(), args.region):
         _print_version(version)
@@ -362,6 +376,14 @@ def _parser() -> argparse.ArgumentParser:
     sub = command("activate", _activate, "put a draft version in force")
     sub.add_argument("version", type=int)
     sub.add_argument("--from", dest="valid_from", type=date.fromisoformat, help="YYYY-MM-DD")
+    sub = command(
+        "parcels-import", _parcels_import, "load a region's land parcels (found by NIB on the map)"
+    )
+    sub.add_argument("region", help="the region's BPS code, e.g. 6107")
+    sub.add_argument("file", type=Path, help="GeoJSON, (zipped) Shapefile, GeoPackage or KML")
+    sub.add_argument("--id-column", help="the parcel id column (default: NIB where there is one)")
+    sub.add_argument("--layer")
+    sub.add_argument("--limit", type=int, default=10, help="report lines shown")
     sub = command("in-force", _in_force, "list the versions in force on a date")
     sub.add_argument("--date", type=date.fromisoformat)
     sub.add_argument("--region")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -62,6 +62,7 @@ from layers.model import (
     content_hash,
     plain,
 )
+from layers.parcels import PARCEL_COLUMNS, ParcelLayer, parcels_table_name
 from layers.report import QualityReport
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -71,6 +72,8 @@ VISIBLE = (VersionStatus.DRAFT, VersionStatus.ACTIVE, VersionStatus.RETIRED)
 
 #: The layers of every version, with their columns (besides ``fid`` and ``geom``).
 LAYER_COLUMNS: Mapping[str, tuple[str, ...]] = {"zones": ZONE_COLUMNS, "overlays": OVERLAY_COLUMNS}
+#: Columns of every layer whose features a back end reads: a version's, and a region's parcels.
+_FEATURE_COLUMNS: Mapping[str, tuple[str, ...]] = {**LAYER_COLUMNS, "parcels": PARCEL_COLUMNS}
 #: Columns holding JSON text, which a GeoJSON feature carries as objects.
 JSON_COLUMNS = frozenset({"flags", "attrs"})
 #: Columns of a layer's vector tiles with their TileJSON types: the scalar ones, and ``flags`` as
@@ -106,11 +109,22 @@ class LayerRef:
 
     @property
     def columns(self) -> tuple[str, ...]:
-        return LAYER_COLUMNS[self.layer]
+        return _FEATURE_COLUMNS[self.layer]
 
     @property
     def tile_columns(self) -> tuple[str, ...]:
         return tuple(TILE_FIELDS[self.layer])
+
+
+@dataclass(frozen=True)
+class ParcelSummary:
+    """What a region's parcels layer holds: how many parcels, in which metric CRS, and their
+    lon/lat extent."""
+
+    region_code: str
+    count: int
+    crs_epsg: int
+    bbox: tuple[float, float, float, float] | None
 
 
 class PlanStore(ABC):
@@ -435,6 +449,63 @@ class PlanStore(ABC):
             return None
         box = shapely.segmentize(shapely.box(minx, miny, maxx, maxy), _DENSIFY_DEG)
         return reproject(np.array([box]), LONLAT_EPSG, ref.srid)[0]  # type: ignore[no-any-return]
+
+    # -- a region's land parcels (``parcels_<code>``, looked up by NIB) ----------------------
+
+    def replace_parcels(self, region_code: str, parcels: ParcelLayer) -> ParcelSummary:
+        """Put ``parcels`` in place of the region's parcels. On PostGIS one transaction; on the
+        embedded store GDAL writes the layer on its own connection, so a failed write leaves
+        the region without parcels (never with some), and the import can be run again."""
+        self.region(region_code)
+        table = parcels_table_name(region_code)
+        try:
+            self._replace_layer(table, parcels.frame, PARCEL_COLUMNS)
+        except self.db_errors as exc:
+            raise StoreError(
+                f"the parcels of region {region_code} were not stored ({_cause(exc)})"
+            ) from exc
+        summary = self.parcel_summary(region_code)
+        assert summary is not None  # just written
+        return summary
+
+    def parcel_summary(self, region_code: str) -> ParcelSummary | None:
+        """The region's parcels layer, None when none is loaded."""
+        ref = self._parcels_ref(region_code)
+        if ref is None:
+            return None
+        extent = _lonlat_extent(self._bounds(ref), ref.srid)
+        return ParcelSummary(region_code, self._count(ref), ref.srid, extent)
+
+    def parcels(self, region_code: str, ids: Sequence[str]) -> list[dict[str, Any]]:
+        """The region's parcels with these ids as GeoJSON features in lon/lat, in ``fid``
+        order; an id that several parcels share (the land office's data has such) gives each."""
+        ref = self._parcels_ref(region_code)
+        if ref is None:
+            raise NotFoundError(
+                f"no land parcels are loaded for region {region_code} (simtaru parcels-import)"
+            )
+        return self._features_with(ref, "parcel_id", list(ids)) if ids else []
+
+    def _parcels_ref(self, region_code: str) -> LayerRef | None:
+        table = parcels_table_name(region_code)
+        srid = self._layer_srid(table)
+        return None if srid is None else LayerRef("parcels", table, srid)
+
+    @abstractmethod
+    def _replace_layer(self, table: str, frame: gpd.GeoDataFrame, columns: tuple[str, ...]) -> None:
+        """Write ``frame`` as the layer ``table``, in place of any layer of that name."""
+
+    @abstractmethod
+    def _layer_srid(self, table: str) -> int | None:
+        """The SRID of a layer's geometry, None when the store has no such layer."""
+
+    @abstractmethod
+    def _count(self, ref: LayerRef) -> int:
+        """How many features the layer holds."""
+
+    @abstractmethod
+    def _features_with(self, ref: LayerRef, column: str, values: list[str]) -> list[dict[str, Any]]:
+        """The features whose ``column`` is one of ``values``, in ``fid`` order."""
 
     def rules(self, version_id: int) -> RuleSet:
         self.version(version_id)

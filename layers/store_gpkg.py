@@ -150,6 +150,34 @@ class GeoPackageStore(PlanStore):
         bounds = tiles.TMS.xy_bounds(tile)
         return tiles.encode(ref.layer, mercator, _rows(meta, values), fids.tolist(), bounds)
 
+    def _replace_layer(self, table: str, frame: gpd.GeoDataFrame, columns: tuple[str, ...]) -> None:
+        """Drop the layer, then write it; a write that fails is removed again."""
+        with self.engine.begin() as conn:
+            _drop_layer(conn, table)
+        try:
+            self._write_layer(table, frame, columns)
+        except BaseException:
+            with self.engine.begin() as conn:
+                _drop_layer(conn, table)
+            raise
+
+    def _layer_srid(self, table: str) -> int | None:
+        with self.engine.connect() as conn:
+            srid = conn.exec_driver_sql(
+                "SELECT srs_id FROM gpkg_geometry_columns WHERE lower(table_name) = lower(?)",
+                (table,),
+            ).scalar()
+        return None if srid is None else int(srid)
+
+    def _count(self, ref: LayerRef) -> int:
+        return int(pyogrio.read_info(self.path, layer=ref.table)["features"])
+
+    def _features_with(self, ref: LayerRef, column: str, values: list[str]) -> list[dict[str, Any]]:
+        """GDAL's attribute filter is SQL text: each value is quoted as an SQL string."""
+        quoted = ", ".join("'" + value.replace("'", "''") + "'" for value in values)
+        found = self._features(ref, where=f'"{column}" IN ({quoted})')
+        return sorted(found, key=lambda feature: int(feature["id"]))
+
     def _undo(self, version_id: int) -> None:
         """Remove an unfinished import: its layers and its rows."""
         with self.engine.begin() as conn:

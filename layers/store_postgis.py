@@ -128,6 +128,35 @@ class PostgisStore(PlanStore):
             ).scalar_one()
         return bytes(mvt or b"")
 
+    def _replace_layer(self, table: str, frame: gpd.GeoDataFrame, columns: tuple[str, ...]) -> None:
+        """Drop and write the table in one transaction: readers see the old rows or the new."""
+        with self.engine.begin() as conn:
+            conn.exec_driver_sql(f'DROP TABLE IF EXISTS "{table}"')
+            write_layer(conn, table, frame, columns)
+
+    def _layer_srid(self, table: str) -> int | None:
+        with self.engine.connect() as conn:
+            srid = conn.execute(
+                text(
+                    "SELECT srid FROM geometry_columns WHERE f_table_schema = current_schema() "
+                    "AND f_table_name = :table AND f_geometry_column = 'geom'"
+                ),
+                {"table": table},
+            ).scalar()
+        return None if srid is None else int(srid)
+
+    def _count(self, ref: LayerRef) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.exec_driver_sql(f'SELECT count(*) FROM "{ref.table}"').scalar_one())
+
+    def _features_with(self, ref: LayerRef, column: str, values: list[str]) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                text(f'{_features_sql(ref)} WHERE "{column}" = ANY(:values) ORDER BY fid'),
+                {"values": values},
+            ).fetchall()
+        return [_feature_of(ref, row) for row in rows]
+
 
 def _select_list(columns: Iterable[str]) -> str:
     """Columns as PostgreSQL returns them to Python: JSON columns as their exact text."""
