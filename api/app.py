@@ -28,14 +28,42 @@ from api.auth import document_security, may
 from api.keys import Permission
 from api.middleware import BodyLimit, Metrics
 from api.responses import OrjsonResponse
-from api.routes import checks, decisions, health, here, ogc, plans, problems, tiles
+from api.routes import (
+    activities,
+    checks,
+    decisions,
+    documents,
+    health,
+    here,
+    ogc,
+    parcels,
+    plans,
+    problems,
+    tiles,
+    web,
+)
 from api.services import Services
 from api.settings import Settings
 
 log = logging.getLogger("simtaru.api")
 
 #: Every route of the service, by resource.
-ROUTERS = tuple(m.router for m in (checks, decisions, here, plans, ogc, tiles, health))
+ROUTERS = tuple(
+    m.router
+    for m in (
+        checks,
+        decisions,
+        documents,
+        here,
+        plans,
+        activities,
+        parcels,
+        ogc,
+        tiles,
+        health,
+        web,
+    )
+)
 
 DESCRIPTION = """
 Simtaru checks permit applications against the city's spatial plan (RDTR) in force and explains

@@ -6,6 +6,8 @@ tests build ``Settings`` with their own values.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -49,13 +51,33 @@ class LimitSettings(BaseSettings):
     max_page: int = Field(default=10_000, gt=0)
 
 
+class WebSettings(BaseSettings):
+    """``SIMTARU_WEB_*``: the planners' map and the decision documents. The map needs nothing
+    from outside the service; a base map is optional (an intranet tile server, say)."""
+
+    model_config = SettingsConfigDict(env_prefix="SIMTARU_WEB_")
+
+    #: Raster tiles drawn under the plan, an XYZ URL template (``https://tiles.example/{z}/{x}/
+    #: {y}.png``); none by default, and the map is whole without it.
+    basemap_url: str | None = None
+    basemap_attribution: str = ""
+    #: The page's language until the planner switches: Bahasa Indonesia or English.
+    language: Literal["id", "en"] = "id"
+    #: The service's address as the permit desk reaches it, for the link and QR code a decision
+    #: document carries (default: the address the request came to).
+    public_url: str | None = None
+
+
 class Settings(BaseModel):
     """Everything ``create_app`` needs."""
 
     store: StoreSettings = Field(default_factory=StoreSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
     limits: LimitSettings = Field(default_factory=LimitSettings)
+    web: WebSettings = Field(default_factory=WebSettings)
 
     @classmethod
     def from_env(cls) -> Settings:
-        return cls(store=StoreSettings(), api=ApiSettings(), limits=LimitSettings())
+        return cls(
+            store=StoreSettings(), api=ApiSettings(), limits=LimitSettings(), web=WebSettings()
+        )

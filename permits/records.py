@@ -194,6 +194,19 @@ class DecisionStore:
             raise NotFoundError(f"decision {decision_id!r} is not in the store")
         return _recorded(rows[0])
 
+    def parcel(self, decision_id: str) -> tuple[BaseGeometry, int, str]:
+        """A recorded decision's parcel (in the plan's metric CRS), that CRS's EPSG code, and
+        the activity as the application gave it: what a decision document shows besides the
+        decision itself."""
+        c = decision_table.c
+        query = select(c.parcel_wkb, c.crs_epsg, c.activity).where(c.id == decision_id)
+        with _failing_as(_UNREADABLE):
+            rows = self._read(query)
+        if not rows:
+            raise NotFoundError(f"decision {decision_id!r} is not in the store")
+        row = rows[0]
+        return shapely.from_wkb(row.parcel_wkb), int(row.crs_epsg), row.activity
+
     def by_application(self, application_id: str) -> list[RecordedDecision]:
         """Every decision recorded for an application, oldest first."""
         query = (

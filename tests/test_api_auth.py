@@ -23,6 +23,8 @@ EXPECTED: dict[tuple[str, str], Permission] = {
     ("POST", "/v1/decisions"): P.RECORD,
     ("GET", "/v1/decisions"): P.READ_DECISIONS,
     ("GET", "/v1/decisions/{decision_id}"): P.READ_DECISIONS,
+    ("GET", "/v1/decisions/{decision_id}/document"): P.READ_DECISIONS,
+    ("GET", "/v1/decisions/{decision_id}/document.pdf"): P.READ_DECISIONS,
     ("GET", "/v1/here"): P.READ,
     ("POST", "/v1/here"): P.READ,
     ("POST", "/v1/regions"): P.MANAGE_PLANS,
@@ -38,6 +40,11 @@ EXPECTED: dict[tuple[str, str], Permission] = {
     ("GET", "/v1/versions/{version_id}/subzones"): P.READ,
     ("GET", "/v1/versions/{version_id}/subzones/{code}"): P.READ,
     ("GET", "/v1/versions/{a}/compare/{b}"): P.READ,
+    ("GET", "/v1/versions/{version_id}/activities"): P.READ,
+    ("POST", "/v1/versions/{version_id}/pieces"): P.READ,
+    ("POST", "/v1/parcels/parse"): P.READ,
+    ("GET", "/v1/regions/{code}/parcels"): P.READ,
+    ("GET", "/v1/regions/{code}/parcels/items"): P.READ,
     ("GET", "/v1/ogc"): P.READ,
     ("GET", "/v1/ogc/conformance"): P.READ,
     ("GET", "/v1/ogc/collections"): P.READ,
@@ -48,6 +55,7 @@ EXPECTED: dict[tuple[str, str], Permission] = {
     ("GET", "/v1/tiles/{collectionId}/tilejson.json"): P.READ,
 }
 ALWAYS_OPEN = {
+    ("GET", "/"),  # the planners' map: a page without data, which asks for the key itself
     ("GET", "/health/live"),
     ("GET", "/health/ready"),
     ("GET", "/metrics"),
