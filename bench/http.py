@@ -40,7 +40,6 @@ from layers.demo_loader import load_demo
 from layers.stores import open_store
 from permits import Application, Engine
 
-ROOT = Path(__file__).resolve().parents[1]
 ACTIVITIES = ("47112", "47111", "68111", "56101", "10710", "99999")
 
 
@@ -75,14 +74,17 @@ def parcels(store_url: str, count: int, seed: int = 7) -> tuple[Engine, list[dic
 
 
 class Server:
-    """``simtaru serve`` in a subprocess on a free port, with its admin key."""
+    """``simtaru serve`` (as ``python -m api.cli``, the same command) in a subprocess on a free
+    port, with the admin key it prints."""
 
     def __init__(self, store_url: str, workers: int) -> None:
         self.port = _free_port()
         env = {**os.environ, "SIMTARU_API_REFRESH_SECONDS": "30"}
         self.proc = subprocess.Popen(
             [
-                str(ROOT / ".venv" / "bin" / "simtaru"),
+                sys.executable,
+                "-m",
+                "api.cli",
                 "--store",
                 store_url,
                 "serve",
