@@ -128,5 +128,7 @@ def test_without_decisions_only_the_outcome_columns_come_back(client, plan):
     single = permits.check_many(parcels, engine, activity="47111")
     assert list(out.columns) == [*dask_checks.OUTCOME_COLUMNS, "geometry"]
     pd.testing.assert_frame_equal(
-        out.drop(columns="geometry"), single[list(dask_checks.OUTCOME_COLUMNS)]
+        out.drop(columns="geometry"),
+        single[list(dask_checks.OUTCOME_COLUMNS)],
+        check_index_type=False,  # Dask gives the frame's text index its string dtype
     )
