@@ -20,7 +20,10 @@ from affine import Affine
 from numpy.typing import NDArray
 from rasterio.crs import CRS
 from rasterio.errors import RasterioIOError
+from rasterio.features import shapes
+from rasterio.io import DatasetReader, MemoryFile
 from rasterio.warp import Resampling, calculate_default_transform, reproject
+from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
 from gis.errors import CRSError, SimtaruError
@@ -47,9 +50,43 @@ class Grid:
         return abs(self.transform.a * self.transform.e - self.transform.b * self.transform.d)
 
     @property
+    def cell_m(self) -> float:
+        """The side of a (square) cell in metres; the mean side where they differ."""
+        return float(np.sqrt(self.cell_area_m2))
+
+    @property
     def bounds(self) -> tuple[float, float, float, float]:
         rows, cols = self.values.shape
         return _edges(self.transform, cols, rows)
+
+    def crop(self, bounds: tuple[float, float, float, float], margin_cells: int = 2) -> Grid:
+        """The part of the grid over ``bounds`` (its CRS) and ``margin_cells`` around it, so
+        that a slope at the edge of ``bounds`` still has its neighbours. The grid itself when
+        it lies within; an empty grid when it misses ``bounds``."""
+        rows, cols = self.values.shape
+        inverse = ~self.transform
+        corners = [inverse @ (x, y) for x in bounds[::2] for y in bounds[1::2]]
+        cs, rs = zip(*corners, strict=True)
+        c0 = max(math.floor(min(cs)) - margin_cells, 0)
+        c1 = min(math.ceil(max(cs)) + margin_cells, cols)
+        r0 = max(math.floor(min(rs)) - margin_cells, 0)
+        r1 = min(math.ceil(max(rs)) + margin_cells, rows)
+        if (c0, r0, c1, r1) == (0, 0, cols, rows):
+            return self
+        c1, r1 = max(c1, c0), max(r1, r0)
+        window = self.values[r0:r1, c0:c1]
+        return Grid(window, self.transform @ Affine.translation(c0, r0), self.crs_epsg)
+
+
+@dataclass(frozen=True)
+class Share:
+    """The share of a polygon's area over valid pixels holding one of some values (a hazard
+    class), with ``covered`` and ``nodata`` as in :class:`Stats`; None without a valid pixel."""
+
+    share: float | None
+    covered: float
+    nodata: float
+    pixels: int
 
 
 @dataclass(frozen=True)
@@ -67,27 +104,71 @@ class Stats:
     pixels: int
 
 
-def read_grid(path: str | Path, target_epsg: int, *, band: int = 1) -> Grid:
+def read_grid(
+    path: str | Path, target_epsg: int, *, band: int = 1, categorical: bool = False
+) -> Grid:
     """A GeoTIFF (or Cloud-Optimised GeoTIFF) band in ``target_epsg``, north up, reprojected
-    (bilinear) when it comes in another CRS or rotated. Refused: a file rasterio cannot read,
-    one without a CRS, a band with no valid pixel."""
+    when it comes in another CRS or rotated: bilinear for measurements, nearest for
+    ``categorical`` bands (a hazard class is 1, 2 or 3, never 2.4). Refused: a file rasterio
+    cannot read, one without a CRS, a band with no valid pixel."""
+    name = Path(path).name
     try:
         with rasterio.open(path) as src:
-            if src.crs is None:
-                raise CRSError(f"{Path(path).name}: the raster has no CRS; give it one (GDAL)")
-            if not 1 <= band <= src.count:
-                raise RasterError(f"{Path(path).name}: no band {band} (it has {src.count})")
-            data = src.read(band, masked=True).astype(np.float64).filled(np.nan)
-            north_up = src.transform.b == 0 and src.transform.d == 0
-            if src.crs == CRS.from_epsg(target_epsg) and north_up:
-                grid = Grid(data, src.transform, target_epsg)
-            else:
-                grid = _reproject(data, src.transform, src.crs, src.width, src.height, target_epsg)
+            grid = _read(src, name, target_epsg, band, categorical)
     except RasterioIOError as exc:
-        raise RasterError(f"{Path(path).name}: not a raster rasterio can read ({exc})") from None
+        raise RasterError(f"{name}: not a raster rasterio can read ({exc})") from None
     if not np.isfinite(grid.values).any():
-        raise RasterError(f"{Path(path).name}: band {band} has no valid pixel")
+        raise RasterError(f"{name}: band {band} has no valid pixel")
     return grid
+
+
+def encode_grid(grid: Grid) -> bytes:
+    """The grid as a GeoTIFF: float32, NaN for nodata, deflate-compressed in 256-cell tiles.
+    The form a plan's raster is stored in; the same grid always gives the same bytes."""
+    rows, cols = grid.values.shape
+    with MemoryFile() as memory:
+        with memory.open(
+            driver="GTiff",
+            width=cols,
+            height=rows,
+            count=1,
+            dtype="float32",
+            crs=CRS.from_epsg(grid.crs_epsg),
+            transform=grid.transform,
+            nodata=np.nan,
+            compress="deflate",
+            predictor=3,
+            tiled=True,
+            blockxsize=256,
+            blockysize=256,
+        ) as dst:
+            dst.write(grid.values.astype(np.float32), 1)
+        return bytes(memory.read())
+
+
+def decode_grid(data: bytes, name: str) -> Grid:
+    """A grid from the GeoTIFF bytes ``encode_grid`` made (``name`` says which in messages)."""
+    try:
+        with MemoryFile(data) as memory, memory.open() as src:
+            epsg = src.crs.to_epsg() if src.crs is not None else None
+            if epsg is None:
+                raise CRSError(f"{name}: the stored raster has no EPSG code")
+            return _read(src, name, epsg, 1, False)
+    except RasterioIOError as exc:
+        raise RasterError(f"{name}: the stored raster cannot be read ({exc})") from None
+
+
+def _read(src: DatasetReader, name: str, target_epsg: int, band: int, categorical: bool) -> Grid:
+    if src.crs is None:
+        raise CRSError(f"{name}: the raster has no CRS; give it one (GDAL)")
+    if not 1 <= band <= src.count:
+        raise RasterError(f"{name}: no band {band} (it has {src.count})")
+    data = src.read(band, masked=True).astype(np.float64).filled(np.nan)
+    north_up = src.transform.b == 0 and src.transform.d == 0 and src.transform.e < 0
+    if src.crs == CRS.from_epsg(target_epsg) and north_up:
+        return Grid(data, src.transform, target_epsg)
+    resampling = Resampling.nearest if categorical else Resampling.bilinear
+    return _reproject(data, src.transform, src.crs, src.width, src.height, target_epsg, resampling)
 
 
 def _reproject(
@@ -97,6 +178,7 @@ def _reproject(
     width: int,
     height: int,
     target_epsg: int,
+    resampling: Resampling,
 ) -> Grid:
     target = CRS.from_epsg(target_epsg)
     out_transform, cols, rows = calculate_default_transform(
@@ -112,7 +194,7 @@ def _reproject(
         dst_transform=out_transform,
         dst_crs=target,
         dst_nodata=np.nan,
-        resampling=Resampling.bilinear,
+        resampling=resampling,
     )
     return Grid(out, out_transform, target_epsg)
 
@@ -140,28 +222,79 @@ def slope(dem: Grid) -> tuple[Grid, Grid]:
 def coverage_stats(grid: Grid, polygon: BaseGeometry, q: float = 95.0) -> Stats:
     """Statistics of ``grid`` over ``polygon`` (in the grid's CRS), each pixel weighted by the
     area of it the polygon covers; ``q`` names the percentile (weighted, by covered area)."""
-    area = float(polygon.area)
-    if area <= 0:
-        raise RasterError("a polygon without area has no raster statistics")
-    rows, cols, boxes = _pixels_under(grid, polygon)
-    if not len(rows):
-        return Stats(None, None, None, q, 0.0, 0.0, 0)
-    weights = shapely.area(shapely.intersection(boxes, polygon))
-    values = grid.values[rows, cols]
-    valid = np.isfinite(values) & (weights > 0)
-    nodata = float(weights[~np.isfinite(values)].sum()) / area
-    if not valid.any():
-        return Stats(None, None, None, q, 0.0, nodata, 0)
-    w, v = weights[valid], values[valid]
+    cover = _cover(grid, polygon)
+    if not cover.pixels:
+        return Stats(None, None, None, q, 0.0, cover.nodata, 0)
+    v, w = cover.values, cover.weights
     return Stats(
         mean=float(np.average(v, weights=w)),
         max=float(v.max()),
         percentile=_weighted_percentile(v, w, q),
         q=q,
-        covered=float(w.sum()) / area,
-        nodata=nodata,
-        pixels=int(valid.sum()),
+        covered=cover.covered,
+        nodata=cover.nodata,
+        pixels=cover.pixels,
     )
+
+
+def class_share(grid: Grid, polygon: BaseGeometry, classes: frozenset[float]) -> Share:
+    """The share of ``polygon``'s valid area (pixels weighted by the area covered) whose pixels
+    hold one of ``classes``: of the part with data, never of the whole, so that nodata is not
+    read as "not in the class"."""
+    cover = _cover(grid, polygon)
+    if not cover.pixels:
+        return Share(None, 0.0, cover.nodata, 0)
+    inside = np.isin(cover.values, np.fromiter(classes, np.float64, len(classes)))
+    share = float(cover.weights[inside].sum() / cover.weights.sum())
+    return Share(share, cover.covered, cover.nodata, cover.pixels)
+
+
+def uncovered(grid: Grid, polygon: BaseGeometry) -> BaseGeometry:
+    """The part of ``polygon`` without a valid pixel: beyond the grid, or over nodata (nodata
+    pixels traced as polygons, so its area is exact, not counted by pixel centre)."""
+    invalid = ~np.isfinite(grid.values)
+    holes = [
+        shape(geometry)
+        for geometry, _value in shapes(
+            invalid.astype(np.uint8), mask=invalid, transform=grid.transform
+        )
+    ]
+    beyond = polygon.difference(shapely.box(*grid.bounds))
+    return shapely.union(beyond, polygon.intersection(shapely.union_all(holes)))
+
+
+@dataclass(frozen=True)
+class _Cover:
+    """The valid pixels under a polygon: their values and the area (m2) of each it covers;
+    the polygon's shares over valid and over nodata pixels."""
+
+    values: NDArray[np.float64]
+    weights: NDArray[np.float64]
+    covered: float
+    nodata: float
+
+    @property
+    def pixels(self) -> int:
+        return len(self.values)
+
+
+def _cover(grid: Grid, polygon: BaseGeometry) -> _Cover:
+    area = float(polygon.area)
+    if area <= 0:
+        raise RasterError("a polygon without area has no raster statistics")
+    rows, cols, boxes = _pixels_under(grid, polygon)
+    # Only the cells on the polygon's edge need an intersection; a cell wholly inside counts
+    # whole. Preparing the polygon (a parcel of one check) makes the test a few microseconds.
+    shapely.prepare(polygon)
+    edge = ~shapely.contains_properly(polygon, boxes)
+    weights = np.full(len(boxes), grid.cell_area_m2)
+    weights[edge] = shapely.area(shapely.intersection(boxes[edge], polygon))
+    values = grid.values[rows, cols]
+    finite = np.isfinite(values)
+    valid = finite & (weights > 0)
+    nodata = float(weights[~finite].sum()) / area
+    w = weights[valid]
+    return _Cover(values[valid], w, float(w.sum()) / area, nodata)
 
 
 def _pixels_under(
@@ -178,8 +311,8 @@ def _pixels_under(
     if c0 >= c1 or r0 >= r1:
         empty = np.empty(0, np.intp)
         return empty, empty, np.empty(0, dtype=object)
-    rr, cc = np.meshgrid(np.arange(r0, r1), np.arange(c0, c1), indexing="ij")
-    rr, cc = rr.ravel(), cc.ravel()
+    grid_rows, grid_cols = np.meshgrid(np.arange(r0, r1), np.arange(c0, c1), indexing="ij")
+    rr, cc = grid_rows.ravel(), grid_cols.ravel()
     t = grid.transform
     x0, y0 = t.c + cc * t.a, t.f + rr * t.e
     x1, y1 = x0 + t.a, y0 + t.e

@@ -20,10 +20,28 @@ import shapely
 
 from gis.crs import reproject
 from layers.errors import PlanInputError
-from layers.model import OVERLAY_COLUMNS, PlanData, PlanVersion, Region, RuleSet, empty_overlays
-from layers.quality import check_rules_coverage, check_zones
+from layers.model import (
+    IMPORTED_RASTERS,
+    OVERLAY_COLUMNS,
+    PlanData,
+    PlanRaster,
+    PlanVersion,
+    RasterKind,
+    Region,
+    RuleSet,
+    empty_overlays,
+)
+from layers.quality import check_raster_rules, check_rules_coverage, check_zones
+from layers.rasters import read_raster
 from layers.report import QualityReport
-from layers.rules import NameIndex, read_crosswalk, read_intensity, read_itbx, read_provisions
+from layers.rules import (
+    NameIndex,
+    read_crosswalk,
+    read_intensity,
+    read_itbx,
+    read_provisions,
+    read_raster_rules,
+)
 from layers.store import PlanStore
 from layers.zoning import read_overlay, read_zoning
 
@@ -35,6 +53,7 @@ OVERLAY_OPTIONS = {
     "ceiling": "ceiling_column",
 }
 OVERLAY_SPEC = "KIND=FILE[,layer=L][,name=COL][,class=COL][,ceiling=COL]"
+RASTER_SPEC = f"KIND=FILE, KIND one of {', '.join(IMPORTED_RASTERS)}"
 
 #: The parts a Shapefile cannot be read without, beside its ``.shp``.
 SHAPEFILE_PARTS = (".shx", ".dbf")
@@ -70,6 +89,25 @@ class OverlaySource:
         return cls(kind, folder / name, **{OVERLAY_OPTIONS[k]: v for k, v in chosen.items()})
 
 
+@dataclass(frozen=True)
+class RasterSource:
+    """A raster file (GeoTIFF or Cloud-Optimised GeoTIFF) and what it holds."""
+
+    kind: RasterKind
+    path: Path
+
+    @classmethod
+    def parse(cls, spec: str, folder: Path, option: str = "raster") -> RasterSource:
+        """A raster as the command line and the HTTP upload spell it, ``RASTER_SPEC``
+        (``dem=dem.tif``), its FILE relative to ``folder``."""
+        [(kind, name)] = parse_pairs([spec], option)
+        if kind not in IMPORTED_RASTERS:
+            raise PlanInputError(
+                f"{option} {kind}: a raster is {RASTER_SPEC} (slopes are derived from the dem)"
+            )
+        return cls(RasterKind(kind), folder / name)
+
+
 def parse_pairs(items: Sequence[str] | None, option: str) -> list[tuple[str, str]]:
     """``NAME=VALUE`` items as pairs (a column mapping, an overlay spec and its options)."""
     pairs = []
@@ -84,7 +122,8 @@ def parse_pairs(items: Sequence[str] | None, option: str) -> list[tuple[str, str
 @dataclass(frozen=True)
 class PlanSources:
     """The files of one plan import. Only the zoning layer is required; a plan without rule
-    tables imports, and its report says which sub-zones have no rules."""
+    tables imports, and its report says which sub-zones have no rules. ``rasters`` holds one
+    raster of each kind at most; ``raster_rules`` the table of limits that use them."""
 
     zoning: Path
     layer: str | None = None
@@ -98,6 +137,8 @@ class PlanSources:
     crosswalk: Path | None = None
     provisions: Path | None = None
     overlays: tuple[OverlaySource, ...] = field(default_factory=tuple)
+    rasters: tuple[RasterSource, ...] = field(default_factory=tuple)
+    raster_rules: Path | None = None
 
 
 def read_plan(sources: PlanSources, region: Region | None = None) -> PlanData:
@@ -128,16 +169,40 @@ def read_plan(sources: PlanSources, region: Region | None = None) -> PlanData:
         overlays.append(frame)
         report.extend(found.issues)
     rules = read_rules(sources, zoning.zones, report)
+    rasters = read_rasters(sources.rasters, zoning.zones, report)
     report.extend(check_zones(zoning.zones, source=zoning.source, id_column=zoning.id_column))
     if rules != RuleSet():
         report.extend(check_rules_coverage(zoning.zones, rules, source=zoning.source))
+    if sources.raster_rules is not None or rasters:
+        source = sources.raster_rules.name if sources.raster_rules else zoning.source
+        report.extend(check_raster_rules(rules, rasters, source=source))
     return PlanData(
         zones=zoning.zones,
         overlays=_concat_overlays(overlays, zoning.crs_epsg),
         rules=rules,
         crs_epsg=zoning.crs_epsg,
         report=report,
+        rasters=rasters,
     )
+
+
+def read_rasters(
+    sources: Sequence[RasterSource], zones: gpd.GeoDataFrame, report: QualityReport
+) -> tuple[PlanRaster, ...]:
+    """The rasters over the plan's zones, in its CRS; one of each kind."""
+    if not sources:
+        return ()
+    kinds = [src.kind for src in sources]
+    twice = sorted({kind.value for kind in kinds if kinds.count(kind) > 1})
+    if twice:
+        raise PlanInputError(f"raster {', '.join(twice)}: given twice; a plan has one of each")
+    plan = shapely.union_all(zones.geometry.array)
+    rasters: list[PlanRaster] = []
+    for src in sources:
+        found, issues = read_raster(src.kind, src.path, plan, int(zones.crs.to_epsg()))
+        rasters += found
+        report.extend(issues)
+    return tuple(rasters)
 
 
 def read_rules(sources: PlanSources, zones: gpd.GeoDataFrame, report: QualityReport) -> RuleSet:
@@ -157,6 +222,8 @@ def read_rules(sources: PlanSources, zones: gpd.GeoDataFrame, report: QualityRep
         rules = rules.merge(read_crosswalk(sources.crosswalk, report=report))
     if sources.provisions is not None:
         rules = rules.merge(read_provisions(sources.provisions, names=names, report=report))
+    if sources.raster_rules is not None:
+        rules = rules.merge(read_raster_rules(sources.raster_rules, names=names, report=report))
     return rules
 
 

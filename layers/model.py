@@ -18,6 +18,7 @@ from typing import Any
 import geopandas as gpd
 import shapely
 
+from gis.raster import Grid, decode_grid, encode_grid
 from layers.report import QualityReport
 
 #: Columns of a zones GeoDataFrame (besides ``geometry``, a MultiPolygon in the plan's metric CRS).
@@ -205,11 +206,39 @@ class SpecialProvision:
 
 
 @dataclass(frozen=True)
+class RasterRule:
+    """A limit on what one of the plan's rasters measures over a parcel (the table's format is
+    in docs/rule-tables.md, "Raster rules").
+
+    ``raster`` is ``slope_pct``, ``slope_deg``, ``flood_depth`` or ``hazard_class``.
+    ``maximum`` is the largest value allowed in that raster's unit (% of slope, degrees, m of
+    water); for ``hazard_class`` it is the largest share (%) of the parcel that may lie in
+    ``classes`` (class numbers, comma-separated: ``3`` or ``2,3``). ``statistic`` is the figure
+    of the parcel held to it: ``mean``, ``max``, or ``p<q>``, the value under which ``q`` % of
+    the parcel's area lies (``p90``); ``share`` for a hazard class. ``effect`` is what going
+    over it does: ``reject``, ``review`` or ``condition``. ``nodata_max_pct`` is the largest
+    share (%) of the parcel without data for which the rule is still assessed; above it, the
+    check needs review. ``subzone_code`` narrows the rule to parcels in that sub-zone.
+    """
+
+    raster: str
+    maximum: float
+    statistic: str = "p90"
+    classes: str | None = None
+    effect: str = "reject"
+    nodata_max_pct: float = 10.0
+    subzone_code: str | None = None
+    text: str | None = None
+    legal_basis: str | None = None
+
+
+@dataclass(frozen=True)
 class RuleSet:
     """The zoning regulation of a plan version. ``subzones`` maps each sub-zone code the rules know
     to its name; ``sources`` names the files the rules came from; ``settings`` holds the plan's
     choices for the engine (``split_policy``: ``strictest``, ``dominant`` or ``per_piece``;
-    ``invalid_parcels``: ``repair``, the default, or ``refuse``)."""
+    ``invalid_parcels``: ``repair``, the default, or ``refuse``); ``raster_rules`` the limits
+    on slope, flood depth and hazard class."""
 
     subzones: dict[str, str] = field(default_factory=dict)
     activities: tuple[Activity, ...] = ()
@@ -220,9 +249,15 @@ class RuleSet:
     provisions: tuple[SpecialProvision, ...] = ()
     sources: tuple[str, ...] = ()
     settings: dict[str, str] = field(default_factory=dict)
+    raster_rules: tuple[RasterRule, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain data (dicts, lists, text, numbers), as JSON and the hash see it."""
+        """Plain data (dicts, lists, text, numbers), as JSON and the hash see it. Raster rules,
+        added after the first plans were stored, are part of it only where there are some, so
+        the hash of a rule set without them stays what it was."""
+        raster = (
+            {"raster_rules": [plain(r) for r in self.raster_rules]} if self.raster_rules else {}
+        )
         return {
             "subzones": dict(self.subzones),
             **{
@@ -238,6 +273,7 @@ class RuleSet:
             },
             "sources": list(self.sources),
             "settings": dict(sorted(self.settings.items())),
+            **raster,
         }
 
     @classmethod
@@ -259,6 +295,7 @@ class RuleSet:
             provisions=tuple(SpecialProvision(**p) for p in data.get("provisions", ())),
             sources=tuple(data.get("sources", ())),
             settings=dict(data.get("settings", {})),
+            raster_rules=tuple(RasterRule(**r) for r in data.get("raster_rules", ())),
         )
 
     @cached_property
@@ -282,18 +319,92 @@ class RuleSet:
             provisions=self.provisions + other.provisions,
             sources=self.sources + other.sources,
             settings={**self.settings, **other.settings},
+            raster_rules=self.raster_rules + other.raster_rules,
         )
+
+
+class RasterKind(StrEnum):
+    """What a plan's raster holds: an import brings ``dem``, ``flood_depth`` and
+    ``hazard_class``; a DEM derives ``slope_pct`` and ``slope_deg``."""
+
+    DEM = "dem"
+    FLOOD_DEPTH = "flood_depth"
+    HAZARD_CLASS = "hazard_class"
+    SLOPE_PCT = "slope_pct"
+    SLOPE_DEG = "slope_deg"
+
+    @property
+    def unit(self) -> str:
+        """Metres above sea level, metres of water, a class number, percent, degrees."""
+        return _RASTER_UNITS[self]
+
+
+_RASTER_UNITS = {
+    RasterKind.DEM: "m",
+    RasterKind.FLOOD_DEPTH: "m",
+    RasterKind.HAZARD_CLASS: "class",
+    RasterKind.SLOPE_PCT: "%",
+    RasterKind.SLOPE_DEG: "deg",
+}
+#: The rasters an import reads from files; the others are derived from them.
+IMPORTED_RASTERS = (RasterKind.DEM, RasterKind.FLOOD_DEPTH, RasterKind.HAZARD_CLASS)
+
+
+@dataclass(frozen=True)
+class PlanRaster:
+    """One raster of a plan version, as it is stored: ``data`` is a GeoTIFF in the plan's
+    metric CRS (float32, NaN for nodata, north up) whose SHA-256 is ``sha256``, so that the
+    engine reads exactly what the version's hash names. ``source`` and ``source_sha256`` are
+    the file it was imported from (for a slope, the DEM's). ``width`` and ``height`` count
+    cells of ``cell_m`` metres; ``bounds`` are in the plan's CRS."""
+
+    kind: RasterKind
+    source: str
+    source_sha256: str
+    sha256: str
+    width: int
+    height: int
+    cell_m: float
+    bounds: tuple[float, float, float, float]
+    data: bytes = field(repr=False)
+
+    @classmethod
+    def of(cls, kind: RasterKind, grid: Grid, source: str, source_sha256: str) -> PlanRaster:
+        """A grid (in the plan's CRS) encoded as the GeoTIFF the store keeps."""
+        data = encode_grid(grid)
+        rows, cols = grid.values.shape
+        return cls(
+            kind=kind,
+            source=source,
+            source_sha256=source_sha256,
+            sha256=hashlib.sha256(data).hexdigest(),
+            width=cols,
+            height=rows,
+            cell_m=grid.cell_m,
+            bounds=grid.bounds,
+            data=data,
+        )
+
+    @property
+    def unit(self) -> str:
+        return self.kind.unit
+
+    def grid(self) -> Grid:
+        """The stored GeoTIFF in memory (float64, NaN for nodata)."""
+        return decode_grid(self.data, f"{self.kind.value} raster ({self.source})")
 
 
 @dataclass(frozen=True)
 class PlanData:
-    """Everything one import brings: zones and overlays (metric CRS) and the rule set."""
+    """Everything one import brings: zones and overlays (metric CRS), the rule set, and the
+    rasters (in the same CRS)."""
 
     zones: gpd.GeoDataFrame
     overlays: gpd.GeoDataFrame
     rules: RuleSet
     crs_epsg: int
     report: QualityReport = field(default_factory=QualityReport)
+    rasters: tuple[PlanRaster, ...] = ()
 
 
 def plain(item: Any) -> dict[str, Any]:
@@ -338,12 +449,16 @@ def frame_hash(frame: gpd.GeoDataFrame, columns: tuple[str, ...]) -> str:
 
 
 def content_hash(data: PlanData) -> str:
-    """The identity of an import: zones, overlays and rules together."""
+    """The identity of an import: zones, overlays, rules and rasters together (rasters by the
+    hash of their stored GeoTIFF, and only where there are some, so that the hash of a plan
+    without rasters stays what it was)."""
+    rasters = {"rasters": {r.kind.value: r.sha256 for r in data.rasters}} if data.rasters else {}
     return sha256_json(
         {
             "crs": data.crs_epsg,
             "zones": frame_hash(data.zones, ZONE_COLUMNS),
             "overlays": frame_hash(data.overlays, OVERLAY_COLUMNS),
             "rules": data.rules.hash(),
+            **rasters,
         }
     )

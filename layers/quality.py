@@ -1,4 +1,5 @@
-"""Quality checks of a zoning plan: overlaps, gaps, slivers, inconsistent codes, rule coverage.
+"""Quality checks of a zoning plan: overlaps, gaps, slivers, inconsistent codes, rule coverage,
+raster rules and the rasters they read.
 
 All checks take a zones GeoDataFrame (``ZONE_COLUMNS``) in its metric CRS, so areas are m2; they
 report locations in lon/lat and name features as the source does (``OBJECTID 424``).
@@ -17,7 +18,7 @@ from numpy.typing import NDArray
 
 from gis.crs import LONLAT_EPSG, is_metric, reproject
 from gis.errors import CRSError
-from layers.model import RuleSet
+from layers.model import PlanRaster, RuleSet
 from layers.report import Issue, Severity
 
 
@@ -90,6 +91,38 @@ def check_rules_coverage(zones: gpd.GeoDataFrame, rules: RuleSet, *, source: str
                 f"rules name sub-zones not on the map: {', '.join(unused)}",
                 source=source,
                 details={"subzone_codes": unused},
+            )
+        )
+    return issues
+
+
+def check_raster_rules(
+    rules: RuleSet, rasters: Sequence[PlanRaster], *, source: str
+) -> list[Issue]:
+    """Raster rules whose raster the version lacks (errors: every check would need review for
+    want of data), and rasters no rule reads (info: kept for maps and analysts)."""
+    have = {r.kind.value for r in rasters}
+    wanted = {r.raster for r in rules.raster_rules}
+    issues = [
+        Issue(
+            Severity.ERROR,
+            "raster-rule-without-raster",
+            f"the raster rules limit {kind}, but the version has no such raster (import it, "
+            f"{'a dem' if kind.startswith('slope') else kind}, with the plan)",
+            source=source,
+            details={"raster": kind},
+        )
+        for kind in sorted(wanted - have)
+    ]
+    unused = sorted(have - wanted)
+    if unused:
+        issues.append(
+            Issue(
+                Severity.INFO,
+                "raster-unused",
+                f"no raster rule reads {', '.join(unused)}",
+                source=source,
+                details={"rasters": unused},
             )
         )
     return issues

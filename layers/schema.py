@@ -1,9 +1,10 @@
 """Tables of the plan store shared by PostGIS and the embedded store.
 
-The catalogue (regions, plans, versions) and the rule tables are plain SQL here; each plan version's
-zones and overlays live in tables of their own (``zones_v<id>``, ``overlays_v<id>``) whose geometry
-column carries that version's metric SRID, so every geometry column has exactly one SRID and QGIS,
-tipg or GDAL open each version as a layer.
+The catalogue (regions, plans, versions, their rasters) and the rule tables are plain SQL here;
+each plan version's zones and overlays live in tables of their own (``zones_v<id>``,
+``overlays_v<id>``) whose geometry column carries that version's metric SRID, so every geometry
+column has exactly one SRID and QGIS, tipg or GDAL open each version as a layer. Where a
+raster's GeoTIFF lives is the back end's choice (docs/rasters.md).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     Table,
     Text,
@@ -194,6 +196,47 @@ rule_provision = Table(
     Column("klb_max", Float),
     Column("height_max_m", Float),
     Column("legal_basis", Text),
+)
+
+
+rule_raster = Table(
+    "rule_raster",
+    metadata,
+    *_rule_keys(),
+    Column("raster", Text, nullable=False, comment="slope_pct, slope_deg, flood_depth, ..."),
+    Column("maximum", Float, nullable=False, comment="in the raster's unit; % for classes"),
+    Column("statistic", Text, nullable=False, comment="mean, max, p<q>, share"),
+    Column("classes", Text, comment="hazard classes, comma-separated"),
+    Column("effect", Text, nullable=False, comment="reject, review, condition"),
+    Column("nodata_max_pct", Float, nullable=False),
+    Column("subzone_code", Text),
+    Column("text", Text),
+    Column("legal_basis", Text),
+)
+
+plan_raster = Table(
+    "plan_raster",
+    metadata,
+    *_rule_keys(),
+    Column("kind", Text, nullable=False, comment="dem, flood_depth, hazard_class, slope_pct, ..."),
+    Column("unit", Text, nullable=False),
+    Column("source", Text, nullable=False, comment="the file it was imported from"),
+    Column("source_sha256", Text, nullable=False),
+    Column("sha256", Text, nullable=False, comment="SHA-256 of the stored GeoTIFF"),
+    Column("width", Integer, nullable=False),
+    Column("height", Integer, nullable=False),
+    Column("cell_m", Float, nullable=False),
+    Column("min_x", Float, nullable=False),
+    Column("min_y", Float, nullable=False),
+    Column("max_x", Float, nullable=False),
+    Column("max_y", Float, nullable=False),
+    Column(
+        "data",
+        LargeBinary,
+        comment="the GeoTIFF where the store keeps it in the database (PostGIS); empty where "
+        "it keeps a file (GeoPackage: the raster folder beside it)",
+    ),
+    UniqueConstraint("version_id", "kind"),
 )
 
 

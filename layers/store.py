@@ -9,6 +9,7 @@ was.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
@@ -54,7 +55,10 @@ from layers.model import (
     Plan,
     PlanData,
     PlanKind,
+    PlanRaster,
     PlanVersion,
+    RasterKind,
+    RasterRule,
     Region,
     RuleSet,
     SpecialProvision,
@@ -512,6 +516,25 @@ class PlanStore(ABC):
         with self.engine.connect() as conn:
             return _read_rules(conn, version_id)
 
+    def rasters(self, version_id: int) -> tuple[PlanRaster, ...]:
+        """The version's rasters with their GeoTIFFs, each checked against the hash the
+        catalogue holds for it (a file changed or lost since the import is refused)."""
+        self.version(version_id)
+        pr = schema.plan_raster.c
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(*(pr[name] for name in _RASTER_COLUMNS))
+                .where(pr.version_id == version_id)
+                .order_by(pr.seq)
+            ).fetchall()
+            return tuple(
+                _raster(row, self._raster_data(conn, version_id, row.kind)) for row in rows
+            )
+
+    @abstractmethod
+    def _raster_data(self, conn: Connection, version_id: int, kind: str) -> bytes | None:
+        """The stored GeoTIFF of one of a version's rasters, None where it is missing."""
+
     def load(self, version_id: int) -> PlanData:
         """Everything of a version, as an engine or a notebook needs it."""
         version = self.version(version_id)
@@ -521,6 +544,7 @@ class PlanStore(ABC):
             rules=self.rules(version_id),
             crs_epsg=version.crs_epsg,
             report=version.report,
+            rasters=self.rasters(version_id),
         )
 
     # -- helpers for subclasses --------------------------------------------------------------
@@ -617,6 +641,7 @@ _RULE_TABLES: tuple[tuple[str, Table, type], ...] = (
     ("crosswalk", schema.rule_crosswalk, CrosswalkEntry),
     ("intensity", schema.rule_intensity, IntensityRule),
     ("provisions", schema.rule_provision, SpecialProvision),
+    ("raster_rules", schema.rule_raster, RasterRule),
 )
 #: Tuple-valued fields, stored as comma-separated text.
 _TUPLE_FIELDS = {Activity: "kbli", ItbxCell: "codes"}
@@ -642,6 +667,70 @@ def write_rules(conn: Connection, version_id: int, rules: RuleSet) -> None:
     """Insert a rule set's tables for a version (executemany, one statement per table)."""
     for table, rows in rule_rows(version_id, rules):
         conn.execute(insert(table), rows)
+
+
+# -- rasters as rows --------------------------------------------------------------------------
+
+#: The catalogue columns of a raster, besides its version, position and bytes.
+_RASTER_COLUMNS = (
+    "kind",
+    "source",
+    "source_sha256",
+    "sha256",
+    "width",
+    "height",
+    "cell_m",
+    "min_x",
+    "min_y",
+    "max_x",
+    "max_y",
+)
+
+
+def write_rasters(
+    conn: Connection, version_id: int, rasters: tuple[PlanRaster, ...], *, with_data: bool
+) -> None:
+    """The catalogue rows of a version's rasters, with the GeoTIFF bytes where the store keeps
+    them in the database."""
+    if not rasters:
+        return
+    rows = [
+        {
+            "version_id": version_id,
+            "seq": seq,
+            "kind": r.kind.value,
+            "unit": r.unit,
+            "source": r.source,
+            "source_sha256": r.source_sha256,
+            "sha256": r.sha256,
+            "width": r.width,
+            "height": r.height,
+            "cell_m": r.cell_m,
+            **dict(zip(("min_x", "min_y", "max_x", "max_y"), r.bounds, strict=True)),
+            "data": r.data if with_data else None,
+        }
+        for seq, r in enumerate(rasters)
+    ]
+    conn.execute(insert(schema.plan_raster), rows)
+
+
+def _raster(row: Row[Any], data: bytes | None) -> PlanRaster:
+    if data is None or hashlib.sha256(data).hexdigest() != row.sha256:
+        raise StoreError(
+            f"the {row.kind} raster ({row.source}) is missing from the store or no longer "
+            f"matches its SHA-256 {row.sha256[:12]}...; the version cannot be loaded"
+        )
+    return PlanRaster(
+        kind=RasterKind(row.kind),
+        source=row.source,
+        source_sha256=row.source_sha256,
+        sha256=row.sha256,
+        width=row.width,
+        height=row.height,
+        cell_m=row.cell_m,
+        bounds=(row.min_x, row.min_y, row.max_x, row.max_y),
+        data=data,
+    )
 
 
 def _to_row(item: Any) -> dict[str, Any]:
@@ -746,11 +835,12 @@ def _check_layers(data: PlanData) -> None:
 
 
 def delete_version_rows(conn: Connection, version_id: int) -> None:
-    """Remove a version's catalogue and rule rows (used when an import is undone)."""
+    """Remove a version's catalogue, raster and rule rows (used when an import is undone)."""
     for table in (
         schema.rule_source,
         schema.rule_setting,
         schema.rule_subzone,
+        schema.plan_raster,
         *(t for _a, t, _c in _RULE_TABLES),
     ):
         conn.execute(delete(table).where(table.c.version_id == version_id))

@@ -2,14 +2,19 @@
 
 Each version's zones and overlays are GeoPackage layers (``zones_v<id>``) written by GDAL, so QGIS
 opens the file as it is; the catalogue and rule tables are plain SQLite tables in the same file,
-made by the same Alembic migrations as in PostGIS. GDAL writes layers on its own connection, so an
-import first reserves its version row as ``staging`` (invisible to readers), writes the layers,
-then writes the rules and turns the row into a draft in one SQLite transaction; on any failure the
-row and its layers are removed again, and a staging row left by a crash is removed on open.
+made by the same Alembic migrations as in PostGIS. A version's rasters are GeoTIFF files in the
+raster folder beside it (``<name>_rasters/v<id>/<kind>.tif``), which QGIS opens as they are too.
+GDAL writes layers on its own connection, so an import first reserves its version row as
+``staging`` (invisible to readers), writes the layers and raster files, then writes the rules and
+raster rows and turns the row into a draft in one SQLite transaction; on any failure the row, its
+layers and its raster folder are removed again, and a staging row left by a crash is removed on
+open with them.
 """
 
 from __future__ import annotations
 
+import contextlib
+import shutil
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -26,13 +31,14 @@ from sqlalchemy.pool import NullPool
 from gis import tiles
 from gis.crs import LONLAT_EPSG, reproject
 from layers import schema
-from layers.model import OVERLAY_COLUMNS, ZONE_COLUMNS, PlanData, VersionStatus
+from layers.model import OVERLAY_COLUMNS, ZONE_COLUMNS, PlanData, PlanRaster, VersionStatus
 from layers.store import (
     FeaturePage,
     LayerRef,
     PlanStore,
     delete_version_rows,
     geojson_feature,
+    write_rasters,
     write_rules,
 )
 
@@ -40,10 +46,16 @@ STAGING = "staging"
 
 
 class GeoPackageStore(PlanStore):
-    """A plan store in one GeoPackage file (created on first use)."""
+    """A plan store in one GeoPackage file (created on first use), with its rasters in
+    ``raster_dir`` (by default ``<name>_rasters`` beside the file)."""
 
-    def __init__(self, path: str | Path, *, migrate: bool = True) -> None:
+    def __init__(
+        self, path: str | Path, *, migrate: bool = True, raster_dir: str | Path | None = None
+    ) -> None:
         self.path = Path(path)
+        self.raster_dir = (
+            Path(raster_dir) if raster_dir else self.path.with_name(f"{self.path.stem}_rasters")
+        )
         if not self.path.exists():
             _create_geopackage(self.path)
         self.engine = create_engine(f"sqlite:///{self.path}", poolclass=NullPool)
@@ -62,8 +74,10 @@ class GeoPackageStore(PlanStore):
             self._write_layer(
                 schema.overlays_table_name(version_id), data.overlays, OVERLAY_COLUMNS
             )
+            self._write_rasters(version_id, data.rasters)
             with self.engine.begin() as conn:
                 write_rules(conn, version_id, data.rules)
+                write_rasters(conn, version_id, data.rasters, with_data=False)
                 conn.execute(
                     update(schema.plan_version)
                     .where(schema.plan_version.c.id == version_id)
@@ -85,6 +99,24 @@ class GeoPackageStore(PlanStore):
             promote_to_multi=True,
             layer_options={"FID": "fid", "SPATIAL_INDEX": "YES"},
         )
+
+    def _raster_folder(self, version_id: int) -> Path:
+        return self.raster_dir / f"v{version_id}"
+
+    def _write_rasters(self, version_id: int, rasters: tuple[PlanRaster, ...]) -> None:
+        """The version's GeoTIFFs in a folder of its own (one left by a crashed import under a
+        reused id is replaced)."""
+        if not rasters:
+            return
+        folder = self._raster_folder(version_id)
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        for raster in rasters:
+            (folder / f"{raster.kind.value}.tif").write_bytes(raster.data)
+
+    def _raster_data(self, conn: Connection, version_id: int, kind: str) -> bytes | None:
+        path = self._raster_folder(version_id) / f"{kind}.tif"
+        return path.read_bytes() if path.is_file() else None
 
     def _read_layer(self, table: str, crs_epsg: int, kind: str) -> gpd.GeoDataFrame:
         columns = ZONE_COLUMNS if kind == "zones" else OVERLAY_COLUMNS
@@ -179,7 +211,7 @@ class GeoPackageStore(PlanStore):
         return sorted(found, key=lambda feature: int(feature["id"]))
 
     def _undo(self, version_id: int) -> None:
-        """Remove an unfinished import: its layers and its rows."""
+        """Remove an unfinished import: its layers, its raster files and its rows."""
         with self.engine.begin() as conn:
             for name in (
                 schema.zones_table_name(version_id),
@@ -187,6 +219,9 @@ class GeoPackageStore(PlanStore):
             ):
                 _drop_layer(conn, name)
             delete_version_rows(conn, version_id)
+            shutil.rmtree(self._raster_folder(version_id), ignore_errors=True)
+            with contextlib.suppress(OSError):  # the raster folder stays where others use it
+                self.raster_dir.rmdir()
 
     def _register_catalogue(self) -> None:
         """List the versions table in ``gpkg_contents`` as an attribute table: QGIS then shows

@@ -1,9 +1,10 @@
 """The PostGIS plan store: the system of record.
 
 A version's zones and overlays are tables of their own (``zones_v<id>``) with a typed geometry
-column in the plan's metric SRID and a GiST index, loaded with COPY. Catalogue row, layers and rules
-are written in one transaction (PostgreSQL DDL is transactional), so an import that fails anywhere
-leaves nothing behind.
+column in the plan's metric SRID and a GiST index, loaded with COPY; its rasters' GeoTIFFs are
+kept in their catalogue rows. Catalogue row, layers, rasters and rules are written in one
+transaction (PostgreSQL DDL is transactional), so an import that fails anywhere leaves nothing
+behind.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import numpy as np
 import pandas as pd
 import psycopg
 import shapely
-from sqlalchemy import Connection, Index, Row, create_engine, text
+from sqlalchemy import Connection, Index, Row, create_engine, select, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from gis.crs import LONLAT_EPSG
@@ -32,6 +33,7 @@ from layers.store import (
     PlanStore,
     geojson_feature,
     rule_rows,
+    write_rasters,
 )
 
 #: Seconds a connection attempt to PostgreSQL may take.
@@ -67,7 +69,17 @@ class PostgisStore(PlanStore):
             for table, rows in rule_rows(version_id, data.rules):
                 names = list(rows[0])
                 _copy(conn, table.name, names, ([row[n] for n in names] for row in rows))
+            write_rasters(conn, version_id, data.rasters, with_data=True)
         return version_id
+
+    def _raster_data(self, conn: Connection, version_id: int, kind: str) -> bytes | None:
+        """The GeoTIFF from the catalogue row: every replica reads the same bytes, in the
+        same transaction as the row that names them (docs/rasters.md)."""
+        pr = schema.plan_raster.c
+        data = conn.execute(
+            select(pr.data).where(pr.version_id == version_id, pr.kind == kind)
+        ).scalar_one_or_none()
+        return None if data is None else bytes(data)
 
     def _read_layer(self, table: str, crs_epsg: int, kind: str) -> gpd.GeoDataFrame:
         columns = ZONE_COLUMNS if kind == "zones" else OVERLAY_COLUMNS

@@ -1,10 +1,11 @@
-"""Rasters over parcels: coverage-weighted statistics worked out by hand, nodata never read as
-zero, slope of a plane, reprojection, and the real DEM and flood rasters against an independent
-supersampled count."""
+"""Rasters over parcels: coverage-weighted statistics and class shares worked out by hand, nodata
+never read as zero, slope of a plane, reprojection (nearest for classes), the stored GeoTIFF form,
+cropping, and the real DEM and flood rasters against an independent supersampled count."""
 
 from __future__ import annotations
 
 import math
+from functools import partial
 
 import numpy as np
 import pytest
@@ -14,28 +15,25 @@ from rasterio.features import rasterize
 from rasterio.transform import from_origin
 
 from gis.errors import CRSError
-from gis.raster import RasterError, coverage_stats, read_grid, slope
+from gis.raster import (
+    Grid,
+    RasterError,
+    class_share,
+    coverage_stats,
+    decode_grid,
+    encode_grid,
+    read_grid,
+    slope,
+    uncovered,
+)
+from tests.rasters import write_tif
 
 UTM = 32650
 X0, Y0 = 530_000.0, 15_100.0  # upper-left corner, metres
 
 
-def write(path, values, *, crs=UTM, nodata=None, cell=10.0, x0=X0, y0=Y0):
-    values = np.asarray(values, dtype="float32")
-    with rasterio.open(
-        path,
-        "w",
-        driver="GTiff",
-        height=values.shape[0],
-        width=values.shape[1],
-        count=1,
-        dtype="float32",
-        crs=rasterio.crs.CRS.from_epsg(crs) if crs else None,
-        transform=from_origin(x0, y0, cell, cell),
-        nodata=nodata,
-    ) as dst:
-        dst.write(values, 1)
-    return path
+#: A GeoTIFF whose upper-left corner is X0, Y0 unless told otherwise (tests/rasters.py).
+write = partial(write_tif, x0=X0, y0=Y0)
 
 
 @pytest.fixture
@@ -110,6 +108,67 @@ def test_refused_rasters_say_why(tmp_path):
         read_grid(write(tmp_path / "void.tif", np.full((2, 2), -1.0), nodata=-1), UTM)
     with pytest.raises(RasterError, match="no band 2"):
         read_grid(tmp_path / "void.tif", UTM, band=2)
+
+
+def test_a_class_share_is_of_the_area_with_data(tmp_path, columns):
+    lot = shapely.box(X0 + 5, Y0 - 10, X0 + 25, Y0)  # half of class 0, class 1, half of class 2
+    share = class_share(columns, lot, frozenset({1.0, 2.0}))
+    assert share.share == pytest.approx((100 + 50) / 200)
+    assert (share.covered, share.nodata, share.pixels) == (pytest.approx(1.0), 0.0, 3)
+    values = np.array([[3.0, 1.0], [-1.0, -1.0]])
+    gappy = read_grid(write(tmp_path / "gap.tif", values, nodata=-1), UTM)
+    half = class_share(gappy, shapely.box(X0, Y0 - 20, X0 + 10, Y0), frozenset({3.0}))
+    assert half.share == 1.0, "the nodata half is not counted as another class"
+    assert half.nodata == pytest.approx(0.5)
+    none = class_share(gappy, shapely.box(X0, Y0 - 20, X0 + 20, Y0 - 10), frozenset({3.0}))
+    assert (none.share, none.covered) == (None, 0.0)
+
+
+def test_classes_are_reprojected_by_nearest_neighbour(tmp_path):
+    classes = np.tile(np.repeat([1.0, 2.0, 3.0], 20), (60, 1))
+    source = write(tmp_path / "krb.tif", classes, crs=4326, cell=0.0005, x0=117.45, y0=0.16)
+
+    def values(grid):
+        return set(np.unique(grid.values[np.isfinite(grid.values)]).tolist())
+
+    assert values(read_grid(source, UTM, categorical=True)) == {1.0, 2.0, 3.0}
+    assert len(values(read_grid(source, UTM))) > 3, "bilinear makes classes in between"
+
+
+def test_the_uncovered_part_is_beyond_the_grid_or_over_nodata(tmp_path):
+    values = np.full((3, 3), 5.0)
+    values[1, 1] = -1
+    grid = read_grid(write(tmp_path / "hole.tif", values, nodata=-1), UTM)
+    inside = shapely.box(X0, Y0 - 30, X0 + 30, Y0)
+    assert uncovered(grid, inside).area == pytest.approx(100.0)  # the middle cell
+    wider = shapely.box(X0 - 10, Y0 - 30, X0 + 30, Y0)
+    assert uncovered(grid, wider).area == pytest.approx(100.0 + 300.0)
+    full = read_grid(write(tmp_path / "full.tif", np.ones((3, 3))), UTM)
+    assert uncovered(full, inside).is_empty
+
+
+def test_the_stored_geotiff_gives_the_grid_back_and_the_same_bytes(tmp_path):
+    values = np.linspace(0, 1, 600).reshape(20, 30)
+    values[3, 4] = np.nan
+    grid = Grid(values, from_origin(X0, Y0, 10, 10), UTM)
+    data = encode_grid(grid)
+    assert encode_grid(grid) == data
+    back = decode_grid(data, "test")
+    assert back.transform == grid.transform and back.crs_epsg == UTM
+    assert np.isnan(back.values[3, 4])
+    assert np.allclose(back.values, values.astype(np.float32), equal_nan=True)
+    assert encode_grid(back) == data, "a decoded grid encodes to the bytes it came from"
+    with pytest.raises(RasterError, match="stored raster cannot be read"):
+        decode_grid(b"not a tiff", "dem raster (dem.tif)")
+
+
+def test_a_crop_keeps_the_cells_over_the_bounds_and_a_margin(columns):
+    part = columns.crop((X0 + 35, Y0 - 45, X0 + 55, Y0 - 25), margin_cells=1)
+    assert part.values.shape == (5, 5)  # rows 2..4 and columns 3..5, and one cell around
+    assert part.bounds == (X0 + 20, Y0 - 60, X0 + 70, Y0 - 10)
+    assert part.values[0].tolist() == [2.0, 3.0, 4.0, 5.0, 6.0]
+    assert columns.crop((X0 - 100, Y0 - 200, X0 + 200, Y0 + 100)) is columns
+    assert columns.crop((X0 + 500, Y0, X0 + 600, Y0 + 100)).values.size == 0
 
 
 def supersampled_mean(path, polygon, factor=20):

@@ -353,7 +353,7 @@ def typed_record(
 
 def field_kinds(cls: type) -> dict[str, type]:
     """Each field of a model dataclass with the type its cells parse to."""
-    kinds = {"float | None": float, "int | None": int}
+    kinds = {"float | None": float, "int | None": int, "float": float, "int": int}
     return {f.name: kinds.get(str(f.type), str) for f in fields(cls)}
 
 
