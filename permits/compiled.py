@@ -1,4 +1,5 @@
-"""A plan version compiled for checking: rule tables as lookups, zones and overlays as arrays.
+"""A plan version compiled for checking: rule tables as lookups, zones and overlays as arrays,
+the rasters the raster rules read as grids in memory.
 
 Built once when a version is loaded; never changed afterwards, so any number of threads may read
 it at once.
@@ -33,6 +34,7 @@ from layers.model import (
 )
 from permits.decision import PlanRef
 from permits.rules.intensity import Limit, limits_for
+from permits.rules.raster import RasterCheck, compile_checks
 
 #: Zone flag columns (ATR/BPN schema) -> the provision they flag.
 FLAG_PROVISIONS = MappingProxyType(
@@ -148,6 +150,7 @@ class CompiledPlan:
     sources: tuple[str, ...]
     refuse_repairs: bool = False
     lot_breaks: dict[str, tuple[float, ...]] = field(default_factory=dict)
+    raster_checks: tuple[RasterCheck, ...] = ()
     _kept: dict[Hashable, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def __getstate__(self) -> dict[str, Any]:
@@ -243,6 +246,7 @@ def compile_plan(data: PlanData, ref: PlanRef) -> CompiledPlan:
             )
             for code, rows in intensity.items()
         },
+        raster_checks=compile_checks(rules, data.rasters),
     )
 
 

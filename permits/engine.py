@@ -29,6 +29,7 @@ from permits.rules.footprint import assess_footprint
 from permits.rules.intensity import assess_intensity, in_force
 from permits.rules.location import Tolerance, location_findings, pieces_of
 from permits.rules.provisions import assess_provisions
+from permits.rules.raster import assess_rasters
 from permits.rules.situation import Situation
 
 
@@ -134,6 +135,7 @@ class Engine:
             *assess_intensity(s, limits),
             *assess_footprint(s, limits.gsb_m),
             *assess_distance(s, activity.activity_ids, activity.min_distance_m, neighbours),
+            *assess_rasters(s),
         )
         return self._decide(app, input_hash, findings, pieces, lot_m2)
 
