@@ -27,8 +27,10 @@ from layers.demo_loader import load_demo
 from layers.export import export_version
 from layers.importer import (
     OVERLAY_SPEC,
+    RASTER_SPEC,
     OverlaySource,
     PlanSources,
+    RasterSource,
     import_plan,
     parse_pairs,
 )
@@ -232,6 +234,8 @@ def _import(store: PlanStore, args: argparse.Namespace) -> None:
         overlays=tuple(
             OverlaySource.parse(spec, Path(), "--overlay") for spec in args.overlay or ()
         ),
+        rasters=tuple(RasterSource.parse(spec, Path(), "--raster") for spec in args.raster or ()),
+        raster_rules=args.raster_rules,
     )
     version = import_plan(store, args.plan, sources, args.label or args.zoning.stem)
     _print_version(version)
@@ -367,6 +371,13 @@ def _parser() -> argparse.ArgumentParser:
         help=f"{OVERLAY_SPEC}, e.g. "
         "LP2B=lp2b.shp or KKOP=overlays.gpkg,layer=kkop,ceiling=ELEV_MAX",
     )
+    sub.add_argument(
+        "--raster",
+        action="append",
+        help=f"{RASTER_SPEC}: a GeoTIFF, e.g. dem=dem.tif (slope derived) or "
+        "flood_depth=banjir.tif",
+    )
+    sub.add_argument("--raster-rules", type=Path, help="limits on slope, flood, hazard (CSV/XLSX)")
     sub.add_argument("--label", help="version label (default: the file name)")
     sub.add_argument("--json", action="store_true", help="print the report as JSON")
     sub = command("report", _report, "show a version's quality report")

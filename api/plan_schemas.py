@@ -12,7 +12,7 @@ from fastapi import UploadFile
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from api.schemas import EXAMPLE_ITBX_ROW, TEXT, IsoDate, Strict
-from layers.importer import OVERLAY_SPEC
+from layers.importer import OVERLAY_SPEC, RASTER_SPEC
 from layers.zoning import DEFAULT_MAPPING
 
 #: A BPS region code: 2 (province), 4 (kabupaten/kota), 7 or 10 digits.
@@ -256,6 +256,18 @@ class UploadForm(BaseModel):
         default_factory=list,
         description=f"{OVERLAY_SPEC}, FILE naming one of overlay_files (ceiling: a KKOP height "
         "in m above sea level)",
+    )
+    raster_files: list[UploadFile] = Field(
+        default_factory=list,
+        description="The GeoTIFFs (or Cloud-Optimised GeoTIFFs) the raster specs name",
+    )
+    raster: list[FormText] = Field(
+        default_factory=list,
+        description=f"{RASTER_SPEC}, FILE naming one of raster_files (e.g. dem=dem.tif; a DEM "
+        "gives the slope in % and degrees)",
+    )
+    raster_rules: UploadFile | None = Field(
+        None, description="Raster rules: limits on slope, flood depth, hazard class (CSV/XLSX)"
     )
     label: FormText | None = Field(None, description="Default: the zoning file's name")
 

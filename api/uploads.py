@@ -3,28 +3,38 @@ sub-folder per form field, under the base names the client gave, so that the imp
 report name each file as the client does.
 
 A file name with a path, ``..`` or control characters is refused, and so are a zoning field that
-is not one dataset and overlay files no overlay spec names. Every refusal, and every refusal of
+is not one dataset and overlay or raster files no spec names. Every refusal, and every refusal of
 the import, is a 422 problem pointing at its form field.
 """
 
 from __future__ import annotations
 
+import re
 import shutil
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Protocol, TypeVar
 
 from fastapi import UploadFile
 
 from api.errors import Problem
 from gis.errors import SimtaruError
 from layers.errors import PlanInputError
-from layers.importer import OVERLAY_SPEC, OverlaySource, parse_pairs
+from layers.importer import OVERLAY_SPEC, RASTER_SPEC, OverlaySource, RasterSource, parse_pairs
 
 #: Longest file name an upload may carry (bytes, as most file systems allow).
 MAX_NAME_BYTES = 255
 _CONTROL = frozenset(chr(c) for c in (*range(32), 127))
+
+
+class _Named(Protocol):
+    @property
+    def path(self) -> Path: ...
+
+
+Source = TypeVar("Source", bound=_Named)
 
 
 class Upload:
@@ -83,36 +93,59 @@ class Upload:
     def overlays(
         self, specs: Sequence[str], parts: Sequence[UploadFile]
     ) -> tuple[OverlaySource, ...]:
-        """The overlay specs, each naming one of the uploaded overlay files. A file no spec
-        names (other than the parts of a named Shapefile) is refused as a likely mistake."""
-        saved = self.files("overlay_files", parts)
+        """The overlay specs, each naming one of the uploaded overlay files."""
+        return self._named(
+            "overlay", "overlay_files", OVERLAY_SPEC, specs, parts, OverlaySource.parse
+        )
+
+    def rasters(
+        self, specs: Sequence[str], parts: Sequence[UploadFile]
+    ) -> tuple[RasterSource, ...]:
+        """The raster specs (``dem=dem.tif``), each naming one of the uploaded GeoTIFFs."""
+        return self._named("raster", "raster_files", RASTER_SPEC, specs, parts, RasterSource.parse)
+
+    def _named(
+        self,
+        spec_field: str,
+        files_field: str,
+        spec_format: str,
+        specs: Sequence[str],
+        parts: Sequence[UploadFile],
+        parse: Callable[[str, Path, str], Source],
+    ) -> tuple[Source, ...]:
+        """Specs of ``spec_field``, each naming one of the files of ``files_field``. A file no
+        spec names (other than the parts of a named Shapefile) is refused as a likely mistake."""
+        saved = self.files(files_field, parts)
         sources = []
         for spec in specs:
             try:
-                source = OverlaySource.parse(spec, self.folder / "overlay_files", "overlay")
+                source = parse(spec, self.folder / files_field, spec_field)
             except PlanInputError as exc:
-                raise field_problem("overlay", str(exc)) from None
+                raise field_problem(spec_field, str(exc)) from None
             if source.path not in saved:
                 uploaded = ", ".join(p.name for p in saved) or "none"
                 raise field_problem(
-                    "overlay",
-                    f"overlay {spec!r} names no uploaded overlay file (overlay_files: {uploaded})",
+                    spec_field,
+                    f"{spec_field} {spec!r} names no uploaded {spec_field} file "
+                    f"({files_field}: {uploaded})",
                 )
             sources.append(source)
         named = {s.path.stem.casefold() for s in sources}
         strays = [p.name for p in saved if p.stem.casefold() not in named]
         if strays:
             raise field_problem(
-                "overlay_files",
-                f"overlay_files: {', '.join(strays)} named by no overlay spec ({OVERLAY_SPEC})",
+                files_field,
+                f"{files_field}: {', '.join(strays)} named by no {spec_field} spec ({spec_format})",
             )
         return tuple(sources)
 
     def refusal(self, exc: SimtaruError, field: str | None = None) -> Problem:
         """The import's refusal as a problem pointing at ``field``, else at the field whose
-        file the message names first (the importer's messages start with the file name)."""
+        file the message names first (the importer's messages start with the file name, and
+        a table's with the file, sheet and cell: ``rules.csv, row 2, column A: ...``)."""
         text = str(exc)
-        field = field or self._fields.get(text.split(":", 1)[0])
+        named = (self._fields.get(head) for head in (text.split(":", 1)[0], _first_name(text)))
+        field = field or next((f for f in named if f is not None), None)
         problem = Problem.of(exc)
         if field is not None:
             problem.errors = [{"pointer": f"#/{field}", "detail": text}]
@@ -134,6 +167,11 @@ def field_problem(field: str, detail: str) -> Problem:
         detail,
         errors=[{"pointer": f"#/{field}", "detail": detail}],
     )
+
+
+def _first_name(text: str) -> str:
+    """What a message names before its first comma or colon."""
+    return re.split(r"[:,]", text, maxsplit=1)[0]
 
 
 def _base_name(name: str | None, field: str) -> str:

@@ -255,9 +255,9 @@ def read_report(
     summary="Upload a plan's files into a new draft version, with its quality report",
     description=(
         "A multipart form (`UploadForm`): the zoning layer, the rule tables, overlay layers and "
-        "their specs, as `simtaru import` takes them. File names are base names; a name with a "
-        "path is refused. Input Simtaru cannot use is a 422 problem naming the file and the row "
-        "or feature, pointing at the form field, and nothing is stored."
+        "rasters with their specs, as `simtaru import` takes them. File names are base names; "
+        "a name with a path is refused. Input Simtaru cannot use is a 422 problem naming the "
+        "file and the row or feature, pointing at the form field, and nothing is stored."
     ),
     status_code=201,
     response_model=None,
@@ -289,6 +289,8 @@ def upload_version(
             crosswalk=upload.file("crosswalk", form.crosswalk),
             provisions=upload.file("provisions", form.provisions),
             overlays=upload.overlays(form.overlay, form.overlay_files),
+            rasters=upload.rasters(form.raster, form.raster_files),
+            raster_rules=upload.file("raster_rules", form.raster_rules),
         )
         try:
             version = import_plan(store, plan_id, sources, form.label or zoning.stem)
