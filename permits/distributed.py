@@ -44,9 +44,10 @@ OUTCOME_COLUMNS = {
     "review": "str",
 }
 
-#: Rows per partition: many of the batch's chunks, so its locating thread stays busy, and few
-#: enough that a worker holds one partition's decisions and their JSON in about 350 MB.
-PARTITION_ROWS = 16 * CHUNK
+#: Rows per partition: several of the batch's chunks, so its locating thread stays busy, and
+#: few enough that a worker checks one partition in about 500 MB with the decisions' JSON (about
+#: 30 KB a parcel while both are held), 150 MB without.
+PARTITION_ROWS = 8 * CHUNK
 
 
 def partitioned(
