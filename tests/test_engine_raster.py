@@ -160,6 +160,9 @@ def test_a_lot_half_over_nodata_needs_review_and_is_never_a_pass(tmp_path):
     assert measured.details["covered_pct"] == 50.0 and measured.details["nodata_pct"] == 50.0
     [outside] = rasters(check(Engine.build(tolerant, REF), lot(0, 0, 10, 10).buffer(0)))
     assert outside.status is Status.NOT_ASSESSED
+    exact = with_rasters(tmp_path, flood, ["flood_depth,1.0,mean,,,0,,,"])
+    [whole] = rasters(check(Engine.build(exact, REF), lot(32.5, 47.5, 71.3, 93.1)))
+    assert whole.status is Status.PASS, "a lot wholly over data is assessed with 0 % tolerated"
 
 
 def test_a_rule_of_one_subzone_applies_to_lots_in_it(tmp_path):

@@ -79,6 +79,8 @@ def compile_checks(rules: RuleSet, rasters: tuple[PlanRaster, ...]) -> tuple[Ras
 
 
 def assess_rasters(s: Situation) -> tuple[Finding, ...]:
+    """One finding per raster rule of the parcel's sub-zones; each raster measured once per
+    statistic, however many rules read it."""
     checks = s.plan.raster_checks
     if not checks:
         return ()
@@ -116,7 +118,8 @@ def _value(check: RasterCheck, found: Stats | Share) -> float | None:
 def _finding(s: Situation, check: RasterCheck, found: Stats | Share) -> Finding:
     rule = check.rule
     value = _value(check, found)
-    if value is None or 100.0 * (1.0 - found.covered) > rule.nodata_max_pct:
+    # A parcel wholly over data covers 100 % to rounding, which a tolerance of 0 % must allow.
+    if value is None or 100.0 * (1.0 - found.covered) > rule.nodata_max_pct + 1e-6:
         return _not_assessed(s, check, found.covered)
     ok = value <= rule.maximum + 1e-9
     what_id, what_en = _what(check)
