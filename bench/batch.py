@@ -8,7 +8,7 @@ footprint and floors) against a generated plan of 10,000 zones, checked by
   next chunk while the rules run);
 - a local Dask cluster of two worker processes, one thread each: ``permits.distributed``'s
   ``check_many`` over the lots scattered as partitions of ``--rows``, the outcome columns back
-  to this process (``decisions=False``: the decisions are made and left on the workers);
+  to this process (``decisions=False``: the workers make the decisions and send none back);
 - the same cluster writing every result with its decision as JSON to GeoParquet files in a
   temporary folder (what a city-scale re-check keeps).
 Each is warmed first on a sample (numba's kernel loaded, the plan's kept answers worked out).
