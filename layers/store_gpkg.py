@@ -26,7 +26,6 @@ import pyogrio
 import shapely
 from numpy.typing import NDArray
 from sqlalchemy import Connection, create_engine, event, select, update
-from sqlalchemy.pool import NullPool
 
 from gis import tiles
 from gis.crs import LONLAT_EPSG, reproject
@@ -58,7 +57,9 @@ class GeoPackageStore(PlanStore):
         )
         if not self.path.exists():
             _create_geopackage(self.path)
-        self.engine = create_engine(f"sqlite:///{self.path}", poolclass=NullPool)
+        # Pooled (SQLAlchemy's default for a file): a new SQLite connection and its pragmas for
+        # every query would cost more than most of the queries themselves.
+        self.engine = create_engine(f"sqlite:///{self.path}")
         event.listen(self.engine, "connect", _sqlite_connect)
         event.listen(self.engine, "begin", _sqlite_begin)
         if migrate:
