@@ -254,7 +254,7 @@ class _Rows:
         self.activity = (
             [str(activity)] * size
             if activity is not None
-            else [str(value or "") for value in parcels["activity"].tolist()]
+            else [_text(value) or "" for value in parcels["activity"].tolist()]
         )
         self.figures = {
             name: [_number(v, integer=name == "floors") for v in parcels[name].tolist()]

@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 from shapely.geometry import Point, Polygon, box
 
@@ -130,3 +131,16 @@ def test_what_the_plan_keeps_does_not_grow_with_the_figures():
         building = Building(footprint_m2=float(footprint), height_m=float(height))
         engine.check(Application(lot, "47111", building, crs="EPSG:32650"))
     assert len(engine.plan._kept) < 20
+
+
+@pytest.mark.parametrize("missing", [None, float("nan"), pd.NA])
+def test_a_parcel_without_an_activity_is_not_assessable_saying_so(engine, missing):
+    lots = gpd.GeoDataFrame(
+        {"activity": pd.Series(["68111", missing], dtype=object)},
+        geometry=[box(X0 + 20, Y0 + 20, X0 + 40, Y0 + 40)] * 2,
+        crs=32650,
+    )
+    results = check_many(lots, engine)
+    assert results["outcome"].iloc[0] != "not_assessable"
+    assert results["outcome"].iloc[1] == "not_assessable"
+    assert "activity: give a KBLI code" in results["decision"].iloc[1].findings[0].message_en
