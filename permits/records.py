@@ -20,6 +20,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    bindparam,
     func,
     insert,
     literal,
@@ -268,22 +270,19 @@ class DecisionStore:
         """
         if not activity_ids or parcel.is_empty:
             return None
-        c = decision_table.c
         min_x, min_y, max_x, max_y = parcel.bounds
-        tokens = literal(",") + c.activity_ids + literal(",")
-        query = select(c.parcel_wkb).where(
-            c.plan_version_id == plan_version_id,
-            c.outcome.in_([o.value for o in APPROVALS]),
-            c.min_x <= max_x + within_m,
-            c.max_x >= min_x - within_m,
-            c.min_y <= max_y + within_m,
-            c.max_y >= min_y - within_m,
-            or_(*(tokens.contains(f",{i},", autoescape=True) for i in activity_ids)),
-        )
-        if exclude_application_id is not None:
-            query = query.where(c.application_id.is_distinct_from(exclude_application_id))
-        with _failing_as(_UNREADABLE):
-            found = [r.parcel_wkb for r in self._read(query)]
+        query = _nearest_query(len(activity_ids), exclude_application_id is not None)
+        params: dict[str, Any] = {
+            "version": plan_version_id,
+            "min_x": min_x - within_m,
+            "min_y": min_y - within_m,
+            "max_x": max_x + within_m,
+            "max_y": max_y + within_m,
+            "exclude": exclude_application_id,
+            **{f"id{k}": f"%,{_like_escaped(i)},%" for k, i in enumerate(activity_ids)},
+        }
+        with _failing_as(_UNREADABLE), self.engine.connect() as conn:
+            found = [r.parcel_wkb for r in conn.execute(query, params)]
         if not found:
             return None
         distances = shapely.distance(parcel, shapely.from_wkb(found))
@@ -309,6 +308,31 @@ class DecisionStore:
     def _read(self, query: Select[Any]) -> list[Row[Any]]:
         with self.engine.connect() as conn:
             return list(conn.execute(query))
+
+
+@lru_cache(maxsize=32)
+def _nearest_query(ids: int, exclude: bool) -> Select[Any]:
+    """The T3 query for ``ids`` kegiatan ids, built once: made afresh on every check, its
+    expression objects cost more than the query itself."""
+    c = decision_table.c
+    tokens = literal(",") + c.activity_ids + literal(",")
+    query = select(c.parcel_wkb).where(
+        c.plan_version_id == bindparam("version"),
+        c.outcome.in_([o.value for o in APPROVALS]),
+        c.min_x <= bindparam("max_x"),
+        c.max_x >= bindparam("min_x"),
+        c.min_y <= bindparam("max_y"),
+        c.max_y >= bindparam("min_y"),
+        or_(*(tokens.like(bindparam(f"id{k}"), escape="/") for k in range(ids))),
+    )
+    if exclude:
+        query = query.where(c.application_id.is_distinct_from(bindparam("exclude")))
+    return query
+
+
+def _like_escaped(text: str) -> str:
+    """``text`` matched literally by LIKE ... ESCAPE '/'."""
+    return text.replace("/", "//").replace("%", "/%").replace("_", "/_")
 
 
 def _row(

@@ -256,6 +256,7 @@ def test_nearest_same_activity_measures_to_approved_neighbours(
     assert nearest(200, exclude=north) == pytest.approx(150.0)
     assert nearest(149, exclude=north) is None
     assert nearest(200, ids=("%",)) is None
+    assert nearest(200, ids=("4711_",)) is None  # LIKE's wildcards are taken literally
     assert nearest(200, ids=()) is None
     assert nearest(1000, ids=("47111",), exclude=north) == pytest.approx(280.0)
 
