@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -87,6 +88,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
         services = await run_in_threadpool(Services.open, settings)
         app.state.services = services
+        # The engines are built and stay for the worker's life: the collector need not walk
+        # their objects again on every full collection.
+        gc.freeze()
         refresher = asyncio.create_task(_refresh_forever(services, settings.api.refresh_seconds))
         try:
             yield {}

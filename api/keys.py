@@ -27,7 +27,7 @@ from sqlalchemy import Column, DateTime, Engine, MetaData, Table, Text, insert, 
 from sqlalchemy.exc import DBAPIError
 
 from layers.errors import NotFoundError, StoreError
-from layers.store import upgrade
+from layers.store import READS, upgrade
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 VERSION_TABLE = "simtaru_api_version"
@@ -102,6 +102,7 @@ class KeyStore:
 
     def __init__(self, engine: Engine, *, migrate: bool = True) -> None:
         self.engine = engine
+        self.reader = engine.execution_options(**READS)
         if migrate:
             upgrade(engine, MIGRATIONS)
 
@@ -136,7 +137,7 @@ class KeyStore:
         return next(k for k in self.list() if k.id == ident)
 
     def list(self) -> list[ApiKey]:
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             rows = conn.execute(select(api_key).order_by(api_key.c.created_at, api_key.c.id))
             return [
                 ApiKey(
@@ -151,7 +152,7 @@ class KeyStore:
 
     def active(self) -> dict[str, tuple[str, Role, str]]:
         """Unrevoked keys: id -> (hash, role, name)."""
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             rows = conn.execute(
                 select(api_key.c.id, api_key.c.secret_sha256, api_key.c.role, api_key.c.name).where(
                     api_key.c.revoked_at.is_(None)

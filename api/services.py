@@ -26,11 +26,20 @@ log = logging.getLogger("simtaru.api")
 
 @dataclass
 class Health:
-    """What readiness reports: the last refresh, and the last error if it failed."""
+    """What readiness reports: the last refresh, and the last error if it failed. Until a
+    refresh succeeds again after an error, the store counts as unreachable and checks do not
+    ask it."""
 
     refreshed_at: float | None = None
     error: str | None = None
     refreshes: int = 0
+
+    @property
+    def store_reachable(self) -> bool:
+        return self.error is None
+
+    def unreachable(self, why: str) -> None:
+        self.error = why
 
 
 @dataclass
@@ -69,14 +78,14 @@ class Services:
             self.keys.refresh()
             changed = self.plans.refresh()
         except SimtaruError as exc:
-            self.health.error = str(exc)
+            self.health.unreachable(str(exc))
             return False
         except DBAPIError as exc:
-            self.health.error = f"the store cannot be reached ({type(exc.orig).__name__})"
+            self.health.unreachable(f"the store cannot be reached ({type(exc.orig).__name__})")
             return False
         except Exception as exc:  # a failed refresh must not stop the worker
             log.exception("refresh of the engines in force failed")
-            self.health.error = f"refresh failed ({type(exc).__name__})"
+            self.health.unreachable(f"refresh failed ({type(exc).__name__})")
             return False
         self.health.error = None
         self.health.refreshed_at = time.time()

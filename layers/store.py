@@ -15,6 +15,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +71,11 @@ from layers.parcels import PARCEL_COLUMNS, ParcelLayer, parcels_table_name
 from layers.report import QualityReport
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+#: The execution option of a connection that only reads: the embedded store begins its
+#: transactions deferred then (writers take SQLite's write lock at once), so readers in many
+#: threads and worker processes never queue behind one another.
+READS = {"simtaru_read": True}
 
 #: Statuses a reader may see; ``staging`` rows belong to an import still being written.
 VISIBLE = (VersionStatus.DRAFT, VersionStatus.ACTIVE, VersionStatus.RETIRED)
@@ -138,6 +144,11 @@ class PlanStore(ABC):
     #: Exceptions by which the database says a write failed (and was rolled back).
     db_errors: tuple[type[Exception], ...] = (DBAPIError,)
 
+    @cached_property
+    def reader(self) -> Engine:
+        """The store's engine for connections that only read (see ``READS``)."""
+        return self.engine.execution_options(**READS)
+
     def migrate(self) -> None:
         """Bring the schema to the newest Alembic revision (a no-op when it is there)."""
         upgrade(self.engine, MIGRATIONS)
@@ -169,7 +180,7 @@ class PlanStore(ABC):
         return _region(row)
 
     def region(self, code: str) -> Region:
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             row = conn.execute(select(schema.region).where(schema.region.c.code == code)).first()
         if row is None:
             raise NotFoundError(f"region {code!r} is not in the store")
@@ -201,7 +212,7 @@ class PlanStore(ABC):
         return self.plan(plan_id)
 
     def plan(self, plan_id: int) -> Plan:
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             row = conn.execute(select(schema.plan).where(schema.plan.c.id == plan_id)).first()
         if row is None:
             raise NotFoundError(f"plan {plan_id} is not in the store")
@@ -211,7 +222,7 @@ class PlanStore(ABC):
         query = select(schema.plan).order_by(schema.plan.c.id)
         if region_code is not None:
             query = query.where(schema.plan.c.region_code == region_code)
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             return [_plan(r) for r in conn.execute(query)]
 
     # -- versions ----------------------------------------------------------------------------
@@ -244,7 +255,7 @@ class PlanStore(ABC):
         """Write the catalogue row, layers and rules as one unit; return the new version id."""
 
     def version(self, version_id: int) -> PlanVersion:
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             row = conn.execute(
                 select(schema.plan_version).where(
                     schema.plan_version.c.id == version_id,
@@ -264,7 +275,7 @@ class PlanStore(ABC):
             )
             .order_by(schema.plan_version.c.id)
         )
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             return [_version(r) for r in conn.execute(query)]
 
     def version_in_force(self, plan_id: int, on: date) -> PlanVersion | None:
@@ -291,7 +302,7 @@ class PlanStore(ABC):
             )
             .order_by(pv.plan_id)
         )
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             return [_version(r) for r in conn.execute(query)]
 
     def activate(self, version_id: int, valid_from: date | None = None) -> PlanVersion:
@@ -513,7 +524,7 @@ class PlanStore(ABC):
 
     def rules(self, version_id: int) -> RuleSet:
         self.version(version_id)
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             return _read_rules(conn, version_id)
 
     def rasters(self, version_id: int) -> tuple[PlanRaster, ...]:
@@ -521,7 +532,7 @@ class PlanStore(ABC):
         catalogue holds for it (a file changed or lost since the import is refused)."""
         self.version(version_id)
         pr = schema.plan_raster.c
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             rows = conn.execute(
                 select(*(pr[name] for name in _RASTER_COLUMNS))
                 .where(pr.version_id == version_id)

@@ -195,7 +195,7 @@ class GeoPackageStore(PlanStore):
             raise
 
     def _layer_srid(self, table: str) -> int | None:
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             srid = conn.exec_driver_sql(
                 "SELECT srs_id FROM gpkg_geometry_columns WHERE lower(table_name) = lower(?)",
                 (table,),
@@ -235,7 +235,7 @@ class GeoPackageStore(PlanStore):
             )
 
     def _remove_staging(self) -> None:
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             stale = conn.execute(
                 select(schema.plan_version.c.id).where(schema.plan_version.c.status == STAGING)
             ).scalars()
@@ -285,4 +285,7 @@ def _sqlite_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
 
 
 def _sqlite_begin(conn: Connection) -> None:
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    """Writers take the write lock at once, so two never deadlock upgrading read locks; a
+    connection that only reads (``READS``) begins deferred and waits for no one."""
+    deferred = conn.get_execution_options().get("simtaru_read")
+    conn.exec_driver_sql("BEGIN DEFERRED" if deferred else "BEGIN IMMEDIATE")

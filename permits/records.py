@@ -55,7 +55,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from gis.errors import SimtaruError
 from layers.errors import NotFoundError, StoreError
-from layers.store import PlanStore, upgrade
+from layers.store import READS, PlanStore, upgrade
 from permits.decision import Decision, Outcome
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -147,6 +147,7 @@ class DecisionStore:
 
     def __init__(self, engine: Engine, *, migrate: bool = True) -> None:
         self.engine = engine
+        self.reader = engine.execution_options(**READS)
         if migrate:
             with _failing_as("cannot open the decision store"):
                 self.migrate()
@@ -281,7 +282,7 @@ class DecisionStore:
             "exclude": exclude_application_id,
             **{f"id{k}": f"%,{_like_escaped(i)},%" for k, i in enumerate(activity_ids)},
         }
-        with _failing_as(_UNREADABLE), self.engine.connect() as conn:
+        with _failing_as(_UNREADABLE), self.reader.connect() as conn:
             found = [r.parcel_wkb for r in conn.execute(query, params)]
         if not found:
             return None
@@ -306,7 +307,7 @@ class DecisionStore:
         return _recorded(stored)
 
     def _read(self, query: Select[Any]) -> list[Row[Any]]:
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             return list(conn.execute(query))
 
 

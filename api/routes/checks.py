@@ -32,30 +32,17 @@ NDJSON = "application/x-ndjson"
 CHUNK = 100
 
 
-class _NeedsStore(Exception):  # noqa: N818 - a signal, not an error
-    """The check wants the decision log (the T3 distance rule): finish it in the thread pool,
-    where waiting on the database blocks no other request."""
-
-
-class _InMemoryOnly:
-    """Neighbours for a check run on the event loop: asking for the log defers the check."""
-
-    def nearest_same_activity(self, **_kwargs: Any) -> float | None:
-        raise _NeedsStore
-
-
-def decide(
-    services: Services, app: Application, plan_id: int | None, neighbours: Any = None
-) -> Decision:
-    """A dry-run decision. The T3 distance rule reads approved decisions from the log; when the
-    log cannot be read the rule is not assessed (its distance becomes a condition) and the
-    rest of the decision stands."""
+def decide(services: Services, app: Application, plan_id: int | None) -> Decision:
+    """A dry-run decision. The T3 distance rule reads approved decisions from the log, a query
+    of a fraction of a millisecond; while the store is known to be unreachable it is not asked
+    (no check waits on a dead database) and the rule is not assessed: its distance stands as a
+    condition and the rest of the decision stands."""
+    neighbours = services.decisions if services.health.store_reachable else None
     try:
-        if neighbours is not None:
-            return services.plans.check(app, plan_id=plan_id, neighbours=neighbours)
         try:
-            return services.plans.check(app, plan_id=plan_id, neighbours=services.decisions)
-        except StoreError:
+            return services.plans.check(app, plan_id=plan_id, neighbours=neighbours)
+        except StoreError as exc:
+            services.health.unreachable(str(exc))
             return services.plans.check(app, plan_id=plan_id, neighbours=None)
     except GeometryError as exc:
         raise engine_problem(exc) from None
@@ -75,16 +62,13 @@ async def check(
     services: ServicesDep,
     _who: Annotated[Any, Depends(require(Permission.CHECK))],
 ) -> Response:
-    """Checks are CPU-bound and take less time than a trip to the thread pool costs, so one
-    against the engines in memory runs right here (each worker process has its own engines and
-    core). A check that needs the store (the T3 distance rule, a past date's plan) goes to the
-    thread pool, so the event loop never waits on the database."""
+    """Checks are CPU-bound and cost less than a trip to the thread pool (whose GIL hand-offs
+    with every GEOS call cost more than the check), so one against the engines of today runs
+    right here: each worker process has its own engines and core. A past date's plan may have
+    to be read from the store first: that check goes to the thread pool."""
     app = application(body)
     if body.applied_on is None or body.applied_on == services.plans.current.day:
-        try:
-            decision = decide(services, app, body.plan_id, _InMemoryOnly())
-        except _NeedsStore:
-            decision = await run_in_threadpool(decide, services, app, body.plan_id)
+        decision = decide(services, app, body.plan_id)
     else:
         decision = await run_in_threadpool(decide, services, app, body.plan_id)
     DECISIONS.labels("dry-run", decision.outcome.value).inc()
