@@ -479,3 +479,13 @@ class HealthOut(BaseModel):
 
     status: Literal["ok", "degraded", "unavailable"]
     checks: dict[str, Any] = Field(default_factory=dict)
+
+
+def json_body(model: type[BaseModel]) -> dict[str, Any]:
+    """The OpenAPI request body of a route that reads ``model`` from its JSON itself."""
+    return {
+        "required": True,
+        "content": {
+            "application/json": {"schema": {"$ref": f"#/components/schemas/{model.__name__}"}}
+        },
+    }
