@@ -128,12 +128,11 @@ def document_security(
     open read also takes none)."""
     openapi.setdefault("components", {})["securitySchemes"] = SCHEMES
     for route in routes:
-        permission = permission_of(route) if isinstance(route, APIRoute) else None
-        if permission is None:
+        if not isinstance(route, APIRoute) or (permission := permission_of(route)) is None:
             continue
         needs: list[dict[str, list[str]]] = [{"ApiKey": []}, {"Bearer": []}]
         if permission is Permission.READ and open_reads:
             needs.append({})
-        for method in route.methods:
+        for method in route.methods or ():
             openapi["paths"][route.path_format][method.lower()]["security"] = needs
     return openapi

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.schemas import CRS_DESCRIPTION, EXAMPLE_PARCEL, TEXT, ParcelGeometry, Strict
 
-_PARCEL_FEATURE = {
+_PARCEL_FEATURE: dict[str, Any] = {
     "type": "Feature",
     "id": 0,
     "geometry": {"type": "MultiPolygon", "coordinates": [EXAMPLE_PARCEL["coordinates"]]},
@@ -107,7 +107,7 @@ class ParcelsOut(BaseModel):
     features: list[dict[str, Any]]
 
 
-_ACTIVITY = {
+_ACTIVITY: dict[str, Any] = {
     "id": "47112",
     "name": "Toko Kelontong",
     "group": "Perdagangan dan Jasa",

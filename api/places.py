@@ -40,8 +40,9 @@ class Surroundings:
 
 def around(store: PlanStore, version: PlanVersion, box: BaseGeometry) -> Surroundings:
     """The zones and overlays meeting ``box`` (metric CRS of the version)."""
+    minx, miny, maxx, maxy = box.bounds
     lonlat = transformer(version.crs_epsg, LONLAT_EPSG).transform_bounds(
-        *box.bounds, densify_pts=21
+        minx, miny, maxx, maxy, densify_pts=21
     )
     bbox = (float(lonlat[0]), float(lonlat[1]), float(lonlat[2]), float(lonlat[3]))
 

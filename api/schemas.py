@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
 #: A lot in the demo city's R-3 (medium-density housing) sub-zone, lon/lat.
-EXAMPLE_PARCEL = {
+EXAMPLE_PARCEL: dict[str, Any] = {
     "type": "Polygon",
     "coordinates": [
         [
@@ -27,7 +27,7 @@ EXAMPLE_PARCEL = {
 }
 
 _BASIS = "RDTR Kota Demo (Perda Kota Bontang Nomor 7 Tahun 2024), tabel intensitas, sub-zona R-3"
-EXAMPLE_PLAN = {
+EXAMPLE_PLAN: dict[str, Any] = {
     "plan_id": 1,
     "plan_name": "RDTR Kota Demo (Bontang-like, generated)",
     "legal_basis": "Perda Kota Bontang Nomor 7 Tahun 2024 tentang RDTR WP Bontang",
@@ -37,7 +37,7 @@ EXAMPLE_PLAN = {
     "ruleset_hash": "4f5fcfa04eb818b801318ab22a4f925370acf6d16d7c10552e601a75b430cd16",
     "crs_epsg": 32650,
 }
-EXAMPLE_PIECE = {
+EXAMPLE_PIECE: dict[str, Any] = {
     "zone_id": "16",
     "subzone_code": "R-3",
     "subzone_name": "Perumahan Kepadatan Sedang",
@@ -47,7 +47,7 @@ EXAMPLE_PIECE = {
     "share": 1.0,
     "deciding": True,
 }
-EXAMPLE_FINDING = {
+EXAMPLE_FINDING: dict[str, Any] = {
     "rule": "intensity.kdb",
     "status": "pass",
     "effect": "none",
@@ -61,7 +61,7 @@ EXAMPLE_FINDING = {
     "message_en": "KDB (building coverage) 24.98 %; at most 65.",
     "details": {},
 }
-EXAMPLE_CONDITION = {
+EXAMPLE_CONDITION: dict[str, Any] = {
     "rule": "footprint.gsb",
     "status": "not_assessed",
     "effect": "condition",
@@ -75,7 +75,7 @@ EXAMPLE_CONDITION = {
     "message_en": "A setback (GSB) of at least 10 m is a condition (no footprint polygon given).",
     "details": {},
 }
-EXAMPLE_DECISION = {
+EXAMPLE_DECISION: dict[str, Any] = {
     "outcome": "approved_with_conditions",
     "application_id": "PBG-2026-000123",
     "parcel_area_m2": 480.4396658450604,
@@ -86,7 +86,7 @@ EXAMPLE_DECISION = {
     "engine_version": "simtaru-engine/1",
 }
 
-EXAMPLE_ITBX_ROW = {
+EXAMPLE_ITBX_ROW: dict[str, Any] = {
     "activity_id": "47112",
     "name": "Toko Kelontong",
     "group": "Perdagangan dan Jasa",
@@ -101,7 +101,7 @@ EXAMPLE_ITBX_ROW = {
         }
     ],
 }
-EXAMPLE_SUBZONE = {
+EXAMPLE_SUBZONE: dict[str, Any] = {
     "subzone_code": "R-3",
     "subzone_name": "Perumahan Kepadatan Sedang",
     "zone_code": "R",
@@ -113,7 +113,7 @@ EXAMPLE_SUBZONE = {
         {"subzone_code": "R-3", "kdb_max_pct": 65.0, "klb_max": 1.95, "kdh_min_pct": 20.0}
     ],
 }
-EXAMPLE_PROVISION = {
+EXAMPLE_PROVISION: dict[str, Any] = {
     "kind": "KKOP",
     "klass": "Kawasan Pendekatan dan Lepas Landas",
     "source": "overlay KKOP",
@@ -122,7 +122,7 @@ EXAMPLE_PROVISION = {
     "ceiling_m": 12.0,
     "rules": [],
 }
-EXAMPLE_HERE = {
+EXAMPLE_HERE: dict[str, Any] = {
     "plan": EXAMPLE_PLAN,
     "activity": "47112",
     "activity_ids": ["47112"],

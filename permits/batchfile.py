@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -137,7 +137,7 @@ def _flat(parcels: gpd.GeoDataFrame, results: gpd.GeoDataFrame, start: int) -> g
     return gpd.GeoDataFrame(frame, geometry=parcels.geometry.name, crs=parcels.crs)
 
 
-def _resume(target: Path, made_by: dict[str, object]) -> int:
+def _resume(target: Path, made_by: Mapping[str, object]) -> int:
     """How many rows the target holds already (0 for a new one); refuses a foreign target."""
     if not target.exists():
         return 0
@@ -152,7 +152,7 @@ def _resume(target: Path, made_by: dict[str, object]) -> int:
     return 0 if last is None else int(last) + 1
 
 
-def _remember(target: Path, made_by: dict[str, object]) -> None:
+def _remember(target: Path, made_by: Mapping[str, object]) -> None:
     with sqlite3.connect(target) as conn:
         conn.execute(f"CREATE TABLE IF NOT EXISTS {_MADE_BY} (made_by TEXT NOT NULL)")
         conn.execute(f"DELETE FROM {_MADE_BY}")

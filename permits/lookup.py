@@ -106,7 +106,9 @@ def what_applies(
     epsg = plan.ref.crs_epsg
     if isinstance(place, shapely.Point):
         point = transform_geometry(place, src, epsg, authority_order=authority_order, what="point")
-        pieces = [(int(row), None, None) for row in plan.index.zones_at(point)]
+        pieces: list[tuple[int, float | None, float | None]] = [
+            (int(row), None, None) for row in plan.index.zones_at(point)
+        ]
         probe, lot_m2 = point, None
     elif not isinstance(place, shapely.Polygon | shapely.MultiPolygon):
         raise GeometryError(
