@@ -20,7 +20,7 @@ import pyogrio.errors
 
 from layers.errors import PlanInputError
 from layers.report import QualityReport
-from layers.zoning import _attrs, _dataset, _read_polygons
+from layers.zoning import attrs_json, dataset_path, read_polygons
 
 #: Columns of a parcels layer (besides ``geom``, a MultiPolygon in the data's metric CRS):
 #: ``parcel_id`` the parcel's id as the source gives it (the NIB), ``attrs`` every source
@@ -79,7 +79,7 @@ def read_parcels(
     path = Path(path)
     source = path.name
     try:
-        dataset = _dataset(path, source)
+        dataset = dataset_path(path, source)
     except PlanInputError as exc:
         raise ParcelFileError(str(exc), "unreadable") from None
     try:
@@ -91,7 +91,7 @@ def read_parcels(
     _refuse_what_is_no_parcel(info, source)
     wanted = {"zone_id": id_column or NIB_COLUMN}
     try:
-        read = _read_polygons(
+        read = read_polygons(
             path,
             layer=layer,
             crs_epsg=None,
@@ -102,7 +102,7 @@ def read_parcels(
     except PlanInputError as exc:
         raise ParcelFileError(str(exc), "invalid") from None
     frame = gpd.GeoDataFrame(
-        {"parcel_id": read.ids, "attrs": _attrs(read.frame)},
+        {"parcel_id": read.ids, "attrs": attrs_json(read.frame)},
         geometry=read.geometry,
         crs=read.crs_epsg,
     )

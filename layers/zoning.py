@@ -136,7 +136,7 @@ def read_zoning(
             f"fields: {', '.join(DEFAULT_MAPPING)}"
         )
     wanted = {**DEFAULT_MAPPING, **(mapping or {})}
-    read = _read_polygons(
+    read = read_polygons(
         path,
         layer=layer,
         crs_epsg=crs_epsg,
@@ -170,7 +170,7 @@ def read_zoning(
         "zone_num": _column_text(frame, cols["zone_num"]),
         "block": _column_text(frame, cols["block"]),
         "flags": _flags(frame),
-        "attrs": _attrs(frame),
+        "attrs": attrs_json(frame),
     }
     zones = _frame(data, ZONE_COLUMNS, read)
     return ZoningLayer(zones, read.crs_epsg, read.source, read.report, read.id_column)
@@ -193,7 +193,7 @@ def read_overlay(
     """
     optional = {"name": name_column, "klass": klass_column, "ceiling_m": ceiling_column}
     explicit = {field: column for field, column in optional.items() if column}
-    read = _read_polygons(
+    read = read_polygons(
         path,
         layer=layer,
         crs_epsg=crs_epsg,
@@ -208,7 +208,7 @@ def read_overlay(
         "name": _column_text(frame, cols.get("name")),
         "klass": _column_text(frame, cols.get("klass")),
         "ceiling_m": _ceilings(read, cols.get("ceiling_m")),
-        "attrs": _attrs(frame),
+        "attrs": attrs_json(frame),
     }
     return _frame(data, OVERLAY_COLUMNS, read), read.report
 
@@ -238,7 +238,7 @@ def zone_family(subzone_code: str | None) -> str | None:
     return match.group(1) if match else None
 
 
-def _read_polygons(
+def read_polygons(
     path: str | Path,
     *,
     layer: str | None,
@@ -252,7 +252,7 @@ def _read_polygons(
     source = path.name
     if not path.exists():
         raise PlanInputError(f"{source}: no such file or folder ({path})")
-    dataset = _dataset(path, source)
+    dataset = dataset_path(path, source)
     report = QualityReport()
     frame, crs = _read_frame(dataset, layer, source, report)
     columns = _resolve_columns(frame, wanted, explicit, source)
@@ -290,7 +290,7 @@ def _read_polygons(
     )
 
 
-def _dataset(path: Path, source: str) -> str:
+def dataset_path(path: Path, source: str) -> str:
     """What GDAL opens for ``path``: the file or folder itself, or the dataset inside a zip.
 
     Zip members are checked first: a member whose path leaves the archive is refused.
@@ -586,7 +586,7 @@ def _flags(frame: pd.DataFrame) -> list[str]:
     return [json.dumps(f, sort_keys=True, ensure_ascii=False) for f in flags]
 
 
-def _attrs(frame: pd.DataFrame) -> list[str]:
+def attrs_json(frame: pd.DataFrame) -> list[str]:
     """Per feature, a JSON object of every source attribute as it came (NaN as null)."""
     plain = frame.astype(object).where(frame.notna(), None)
     return [
