@@ -10,6 +10,8 @@ import orjson
 from fastapi import Request
 from starlette.responses import JSONResponse, Response
 
+from layers.model import PlanVersion
+
 GEOJSON = "application/geo+json"
 
 
@@ -61,4 +63,13 @@ def cached(
     out = {"ETag": etag, "Cache-Control": "no-cache", **(headers or {})}
     return Response(
         body if isinstance(body, bytes) else json_bytes(body), media_type=media_type, headers=out
+    )
+
+
+def version_tag(version: PlanVersion) -> str:
+    """What a version's representations are made of: its content (immutable once stored) and
+    the status and validity that activation changes."""
+    return (
+        f"{version.id}:{version.content_hash}:{version.status.value}:"
+        f"{version.valid_from}:{version.valid_to}"
     )

@@ -22,9 +22,8 @@ from starlette.responses import Response
 from api.auth import ServicesDep, require
 from api.errors import Problem
 from api.keys import Permission
-from api.responses import GEOJSON, cached, etag_of
+from api.responses import GEOJSON, cached, etag_of, version_tag
 from api.routes import problems
-from api.routes.plans import version_tag
 from api.services import Services
 from layers.model import Plan, PlanVersion
 from layers.store import LAYER_COLUMNS, layer_name

@@ -38,7 +38,7 @@ from api.plan_schemas import (
     VersionList,
     VersionOut,
 )
-from api.responses import cached, etag_of, json_bytes
+from api.responses import cached, etag_of, json_bytes, version_tag
 from api.routes import problems
 from api.schemas import TEXT
 from api.uploads import Upload, pairs
@@ -403,15 +403,6 @@ def compare_versions(
 
 
 # -- helpers -----------------------------------------------------------------------------------
-
-
-def version_tag(version: PlanVersion) -> str:
-    """What a version's representations are made of: its content (immutable once stored) and
-    the status and validity that activation changes."""
-    return (
-        f"{version.id}:{version.content_hash}:{version.status.value}:"
-        f"{version.valid_from}:{version.valid_to}"
-    )
 
 
 def _region(region: Region) -> dict[str, Any]:
