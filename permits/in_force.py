@@ -25,7 +25,7 @@ from permits.application import Application
 from permits.decision import Decision, Effect, Finding, Outcome, Status
 from permits.engine import Engine, EngineSettings
 from permits.records import DecisionStore, RecordedDecision
-from permits.rules.distance import Neighbours
+from permits.rules.distance import SAME_ACTIVITY, Neighbours
 
 
 @dataclass(frozen=True)
@@ -127,8 +127,21 @@ class PlansInForce:
     ) -> RecordedDecision:
         """Check and append the decision to ``log`` under ``key``; a retry with the same key
         and application gets the first record back, another application under it is refused
-        (``IdempotencyConflict``). The parcel is kept in the deciding plan's metric CRS."""
+        (``IdempotencyConflict``). The parcel is kept in the deciding plan's metric CRS.
+
+        A decision that passed T3 against the log is checked again and appended in the
+        version's turn (``DecisionStore.serialised``), so of two near applications of the same
+        activity recorded at once only the first can pass."""
         decision = self.check(app, plan_id=plan_id, neighbours=log)
+        if decision.plan is None or not _passed_distance(decision):
+            return self._append(app, log, decision, key)
+        with log.serialised(decision.plan.version_id) as turn:
+            decision = self.check(app, plan_id=plan_id, neighbours=turn)
+            return self._append(app, turn, decision, key)
+
+    def _append(
+        self, app: Application, log: DecisionStore, decision: Decision, key: str
+    ) -> RecordedDecision:
         engine = next((e for e in self.on(app.applied_on).engines if e.ref == decision.plan), None)
         if engine is None:
             src = resolve_crs(app.crs)
@@ -161,6 +174,12 @@ class PlansInForce:
         if engine is None:
             engine = Engine.from_store(self.store, version.id, self.settings)
         return engine
+
+
+def _passed_distance(decision: Decision) -> bool:
+    """Whether T3 was measured against recorded decisions and passed: the one finding a
+    decision recorded at the same moment could have turned into a failure."""
+    return any(f.rule == SAME_ACTIVITY and f.status is Status.PASS for f in decision.findings)
 
 
 def _covered(decision: Decision) -> tuple[bool, float]:

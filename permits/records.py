@@ -6,6 +6,11 @@ key (the permit system's application id, or an Idempotency-Key): a retry gets th
 back byte for byte, and a different application under the same key is refused. The unique
 constraint on the key, not a lock, settles concurrent retries.
 
+T3 (a minimum distance to approved decisions of the same activity) reads the log the decision
+joins, so a decision whose distance was measured is checked again and appended while it holds the
+version's turn (``serialised``): two near applications recorded at the same moment cannot both
+pass. The turn is a transaction-level advisory lock on PostgreSQL and SQLite's write lock.
+
 The log lives in the plan store's database, with its own Alembic environment and version table
 (``simtaru_decisions_version``), so the plan store's migrations need not know it. Parcels are kept
 as WKB in the plan's metric CRS with their bounding box (m) for a coarse spatial filter; exact
@@ -17,7 +22,8 @@ from __future__ import annotations
 import math
 import uuid
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from copy import copy
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -31,6 +37,7 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import (
     BigInteger,
     Column,
+    Connection,
     DateTime,
     Engine,
     Float,
@@ -65,6 +72,10 @@ VERSION_TABLE = "simtaru_decisions_version"
 APPROVALS = (Outcome.APPROVED, Outcome.APPROVED_WITH_CONDITIONS)
 
 _UNREADABLE = "the decision store could not be read"
+
+#: The first key of the advisory lock whose second key is a plan version: recordings that
+#: measured T3 under that version take it in turn.
+T3_LOCK = 0x5433  # "T3"
 
 metadata = MetaData()
 
@@ -148,6 +159,9 @@ class DecisionStore:
     def __init__(self, engine: Engine, *, migrate: bool = True) -> None:
         self.engine = engine
         self.reader = engine.execution_options(**READS)
+        #: The transaction holding a version's turn, which every read and write of a
+        #: ``serialised`` log goes through.
+        self._held: Connection | None = None
         if migrate:
             with _failing_as("cannot open the decision store"):
                 self.migrate()
@@ -189,6 +203,21 @@ class DecisionStore:
                 if key is None or (found := self._by_key(key)) is None:
                     raise
                 return _replay(found, key, decision.input_hash)
+
+    @contextmanager
+    def serialised(self, plan_version_id: int) -> Iterator[DecisionStore]:
+        """The log, read and written in one transaction that holds the turn of the plan
+        version: whoever records a decision that measured T3 checks it again and appends it in
+        here, so it sees every such decision recorded before it and the next one sees it. The
+        turn is released, and the decision committed, when the block ends."""
+        failing = _failing_as("the decision was not recorded: the store failed")
+        # SQLite begins a writer's transaction IMMEDIATE: the write lock is the turn.
+        with failing, self.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(select(func.pg_advisory_xact_lock(T3_LOCK, plan_version_id)))
+            held = copy(self)
+            held._held = conn
+            yield held
 
     def get(self, decision_id: str) -> RecordedDecision:
         with _failing_as(_UNREADABLE):
@@ -282,7 +311,7 @@ class DecisionStore:
             "exclude": exclude_application_id,
             **{f"id{k}": f"%,{_like_escaped(i)},%" for k, i in enumerate(activity_ids)},
         }
-        with _failing_as(_UNREADABLE), self.reader.connect() as conn:
+        with _failing_as(_UNREADABLE), self._reading() as conn:
             found = [r.parcel_wkb for r in conn.execute(query, params)]
         if not found:
             return None
@@ -295,7 +324,7 @@ class DecisionStore:
         return rows[0] if rows else None
 
     def _insert(self, row: dict[str, Any]) -> RecordedDecision:
-        with self.engine.begin() as conn:
+        with self._writing() as conn:
             if conn.dialect.name == "sqlite":
                 # SQLite has no identity columns; BEGIN IMMEDIATE serialises writers, so the
                 # next number is safe to take from the table itself.
@@ -307,8 +336,22 @@ class DecisionStore:
         return _recorded(stored)
 
     def _read(self, query: Select[Any]) -> list[Row[Any]]:
-        with self.reader.connect() as conn:
+        with self._reading() as conn:
             return list(conn.execute(query))
+
+    def _reading(self) -> AbstractContextManager[Connection]:
+        return self.reader.connect() if self._held is None else nullcontext(self._held)
+
+    @contextmanager
+    def _writing(self) -> Iterator[Connection]:
+        """A transaction of its own, or a savepoint in the held one (a lost race for a key
+        rolls back to it, and the turn is kept)."""
+        if self._held is None:
+            with self.engine.begin() as conn:
+                yield conn
+        else:
+            with self._held.begin_nested():
+                yield self._held
 
 
 @lru_cache(maxsize=32)

@@ -4,6 +4,7 @@ Idempotency-Key (concurrent retries included), read back byte for byte, conflict
 from __future__ import annotations
 
 import json
+import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
@@ -122,3 +123,45 @@ def test_a_recorded_approval_keeps_the_same_activity_away_t3(service):
     assert after["outcome"] == "rejected"
     assert distance["status"] == "fail" and 15 < distance["measured"] < 35
     assert {f["rule"]: f for f in before["findings"]}["distance.same_activity"]["status"] == "pass"
+
+
+def test_near_applications_recorded_at_once_cannot_both_pass_t3(service):
+    """Eight pharmacies about 5 m apart (T3 asks for 100 m), recorded at the same moment: T3 is
+    checked again in the plan version's turn, so the first recorded passes and every other is
+    rejected for being near it, whichever order they arrive in."""
+    site = shapely.affinity.translate(shapely.geometry.shape(EXAMPLE_PARCEL), -0.004, 0.0)
+    bodies = [
+        {
+            "parcel": mapping(shapely.affinity.translate(site, 0.00005 * k, 0)),
+            "activity": "47721",
+            "application_id": fresh_id(),
+        }
+        for k in range(8)
+    ]
+    with service.client(Role.PERMIT_SYSTEM) as http:
+        dry = [http.post("/v1/checks", json=body).json() for body in bodies]
+    assert all(_t3(d)["status"] == "pass" for d in dry)  # nothing recorded near them yet
+    start = threading.Barrier(len(bodies))
+
+    def send(body: dict) -> int:
+        with service.client(Role.PERMIT_SYSTEM) as http:
+            start.wait()
+            return http.post("/v1/decisions", json=body).status_code
+
+    with ThreadPoolExecutor(max_workers=len(bodies)) as pool:
+        assert list(pool.map(send, bodies)) == [201] * len(bodies)
+    recorded = [
+        DecisionStore.of(service.store).by_application(body["application_id"])[0] for body in bodies
+    ]
+    outcomes = sorted(r.outcome.value for r in recorded)
+    assert outcomes == ["approved_with_conditions"] + ["rejected"] * 7
+    first = min(recorded, key=lambda r: r.seq)
+    assert first.outcome.value == "approved_with_conditions"
+    for later in recorded:
+        if later is not first:
+            t3 = _t3(json.loads(later.decision_json))
+            assert t3["status"] == "fail" and t3["measured"] < 100
+
+
+def _t3(decision: dict) -> dict:
+    return {f["rule"]: f for f in decision["findings"]}["distance.same_activity"]

@@ -15,6 +15,8 @@ from permits.decision import Effect, Finding, Status
 from permits.rules.situation import Situation
 
 RULE = "distance"
+#: The finding T3 gives.
+SAME_ACTIVITY = f"{RULE}.same_activity"
 
 
 class Neighbours(Protocol):
@@ -56,7 +58,7 @@ def assess_distance(
     found_en = "none" if nearest is None else f"{nearest:.1f} m"
     return [
         Finding(
-            rule=f"{RULE}.same_activity",
+            rule=SAME_ACTIVITY,
             status=Status.PASS if ok else Status.FAIL,
             effect=Effect.NONE if ok else Effect.REJECT,
             message_id=f"Kegiatan sejenis terdekat dalam {required:g} m: {found_id}.",
@@ -77,7 +79,7 @@ def _condition(s: Situation, required: float, codes: tuple[str, ...]) -> Finding
     """Without a record of decisions the distance is a condition: the same for every parcel of
     these sub-zones, so the compiled plan keeps it."""
     return Finding(
-        rule=f"{RULE}.same_activity",
+        rule=SAME_ACTIVITY,
         status=Status.NOT_ASSESSED,
         effect=Effect.CONDITION,
         message_id=f"Jarak min. {required:g} m dari kegiatan sejenis menjadi syarat.",
