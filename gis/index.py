@@ -58,20 +58,17 @@ class ZoneIndex:
         """Zones the parcel overlaps by more than ``NOISE_M2``, in zone order.
 
         Many parcels lie inside one zone: a ``covered_by`` query (the tree prepares the parcel
-        and tests the candidate parts in one call) finds that without an overlay. Otherwise
-        each candidate part is first cut to the parcel's bounding box (cheap, linear), so the
-        intersection works on a few vertices of a large zone, not all of them; a part whose
-        cut is empty adds no area and is not intersected at all.
+        and tests the candidate parts in one call) finds that without an overlay. Otherwise the
+        exact area kernel measures the parcel against every part whose box meets it, as the
+        batch does, so a single check and a batch give the same areas.
         """
         one = np.array([parcel], dtype=object)  # the tree's scalar wrapping costs more
         covering = self._tree.query(one, predicate="covered_by")[1]
         if len(covering):
-            return Overlap(self._owner[covering[:1]], np.array([parcel.area]))
+            return Overlap(self._owner[covering.min(keepdims=True)], np.array([parcel.area]))
         candidates = self._tree.query(one)[1]
-        near = shapely.clip_by_rect(self._parts[candidates], *parcel.bounds)
-        entered = ~shapely.is_empty(near)
-        areas = shapely.area(shapely.intersection(parcel, near[entered]))
-        return _by_zone(self._owner[candidates[entered]], np.asarray(areas, dtype=np.float64))
+        areas = self._packed.parcel_areas(parcel, candidates)
+        return _by_zone(self._owner[candidates], areas)
 
     def zones_at(self, point: BaseGeometry) -> NDArray[np.intp]:
         """Zone rows whose parts hold ``point``, ascending (a point on a shared edge is in
@@ -83,18 +80,32 @@ class ZoneIndex:
         self, parcels: NDArray[np.object_]
     ) -> tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.float64]]:
         """For many parcels at once: (parcel row, zone row, area m2) for every overlapping pair
-        above ``NOISE_M2``, sorted by parcel then zone."""
+        above ``NOISE_M2``, sorted by parcel then zone: the areas ``overlap`` gives one parcel.
+        A parcel covered by a part is in that zone alone, with its own area (share 1, exactly,
+        as for a single check); the others are measured by the kernel against every part whose
+        box meets them."""
+        covered_p, covered_part = self._tree.query(parcels, predicate="covered_by")
+        order = np.lexsort((covered_part, covered_p))
+        inside, first = np.unique(covered_p[order], return_index=True)
+        covering = covered_part[order][first]
+        rest = np.setdiff1d(np.arange(len(parcels)), inside, assume_unique=True)
         # Boxes only: the exact areas decide, and an "intersects" predicate would cost more than
         # the kernel spends on the extra pairs (whose area is 0 and are dropped below).
-        parcel_idx, part_idx = self._tree.query(parcels)
-        areas = self._packed.areas(parcels, parcel_idx, part_idx)
-        zone_idx = self._owner[part_idx]
-        keys = parcel_idx.astype(np.int64) * max(self.size, 1) + zone_idx
+        rest_idx, part_idx = self._tree.query(parcels[rest])
+        parcel_idx = np.concatenate([inside, rest[rest_idx]])
+        zone_idx = self._owner[np.concatenate([covering, part_idx])]
+        areas = np.concatenate(
+            [
+                shapely.area(parcels[inside]),
+                self._packed.areas(parcels, rest[rest_idx], part_idx),
+            ]
+        )
+        size = max(self.size, 1)
+        keys = parcel_idx.astype(np.int64) * size + zone_idx
         unique, inverse = np.unique(keys, return_inverse=True)
         summed = np.bincount(inverse, weights=areas, minlength=len(unique))
         keep = summed > NOISE_M2
         unique, summed = unique[keep], summed[keep]
-        size = max(self.size, 1)
         return (
             (unique // size).astype(np.intp),
             (unique % size).astype(np.intp),

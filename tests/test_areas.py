@@ -93,6 +93,29 @@ L_PARCEL = polygon((0, 0), (60, 0), (60, 20), (20, 20), (20, 60), (0, 60))  # 2,
 )
 def test_hand_made_areas(parcel: shapely.Geometry, zone: shapely.Geometry, expected: float) -> None:
     assert areas([parcel], [zone])[0] == pytest.approx(expected, rel=1e-12, abs=1e-9)
+    one = PackedZones(np.array([zone])).parcel_areas(parcel, np.array([0]))
+    assert one[0] == pytest.approx(expected, rel=1e-12, abs=1e-9)
+
+
+def test_one_parcel_gets_the_bits_the_batch_gives() -> None:
+    """A single check measures its parcel alone (``parcel_areas``); a batch measures many at
+    once. Same pieces, same pairs, same bits, holes and GEOS's inputs included."""
+    rng = np.random.default_rng(11)
+    multipart = shapely.union(rect(0, 200, 40, 240), rect(100, 200, 140, 240))
+    line = shapely.LineString([at(0, 0), at(200, 200)])
+    zones = np.array([ZONE_WEST, ZONE_EAST, ZONE_WITH_HOLE, multipart, line], dtype=object)
+    packed = PackedZones(zones)
+    every = np.arange(len(zones))
+    for x, y in rng.uniform(-20, 200, (300, 2)):
+        parcel = shapely.affinity.rotate(rect(x, y, x + 25, y + 17), float(x))
+        batch = packed.areas(np.array([parcel]), np.zeros_like(every), every)
+        assert np.array_equal(packed.parcel_areas(parcel, every), batch)
+    holed = rect(0, 0, 100, 100).difference(rect(40, 40, 60, 60))
+    batch = packed.areas(np.array([holed]), np.zeros_like(every), every)
+    assert np.array_equal(packed.parcel_areas(holed, every), batch)
+    assert packed.parcel_areas(shapely.Polygon(), every).tolist() == [0.0] * len(zones)
+    with pytest.raises(GeometryError, match="TopologyException"):
+        packed.parcel_areas(BOWTIE, every)
 
 
 def test_covered_parcel_gets_its_own_area_to_the_bit() -> None:
@@ -254,6 +277,10 @@ def test_jagoi_babang_agrees_with_geos(
     assert len(np.unique(p)) == len(parcels) == 2784
     assert within(got, geos(parcels[p], zones[z])).all()
     assert _pack_parcels(parcels).ok.all(), "every real parcel is computed by the kernel"
+    packed, bounds = PackedZones(zones), np.searchsorted(p, np.arange(len(parcels) + 1))
+    for i, parcel in enumerate(parcels):
+        mine = slice(bounds[i], bounds[i + 1])
+        assert np.array_equal(packed.parcel_areas(parcel, z[mine]), got[mine])
 
 
 def test_jagoi_babang_agrees_with_postgis(

@@ -76,8 +76,7 @@ def test_chunks_do_not_change_a_decision(engine, parcels, monkeypatch):
 
 def test_a_batch_measures_overlays_as_a_single_check_does(engine, parcels):
     """Overlay areas come from one tree query for the batch and one per single check: the same
-    GEOS intersections, so the same bits. (Zone pieces differ in the last bits: the batch takes
-    them from the area kernel.)"""
+    GEOS intersections, so the same bits."""
     results = check_many(parcels, engine)
     compared = 0
     for geometry, activity, decision in zip(
