@@ -12,6 +12,7 @@ import json
 import math
 from dataclasses import dataclass, field, fields
 from datetime import date
+from json.encoder import encode_basestring_ascii  # type: ignore[attr-defined]
 from typing import Any
 
 import shapely
@@ -107,8 +108,63 @@ class Application:
     def input_hash(self, *, parcel_wkb: str | None = None) -> str:
         """SHA-256 of the application as given: the same input, the same hash. A batch passes
         the parcel's WKB (hex, little-endian) it computed for all parcels at once."""
-        canonical = _CANONICAL_JSON.encode(self._canonical(parcel_wkb))
+        canonical = self._canonical_json(parcel_wkb)
         return hashlib.sha256(canonical.encode()).hexdigest()
+
+    def _canonical_json(self, parcel_wkb: str | None = None) -> str:
+        """``json.dumps(self._canonical(...), sort_keys=True, separators=(",", ":"))``, written
+        out directly where every value has the type the fields name (the keys' order is fixed,
+        so sorting is done once, here): the same text, a fraction of the time. Anything else
+        goes through the encoder."""
+        b = self.building
+        figures = (b.basement_m2, b.floor_area_m2, b.floors, b.footprint_m2)
+        more = (b.green_area_m2, b.ground_elevation_m, b.height_m)
+        texts = (self.activity, self.application_id, self.crs, self.road_class)
+        if not (
+            all(type(v) in _NUMBER for v in (*figures, *more))
+            and all(type(v) in _TEXT for v in texts)
+            and type(self.authority_order) is bool
+            and (self.applied_on is None or type(self.applied_on) is date)
+        ):
+            return _CANONICAL_JSON.encode(self._canonical(parcel_wkb))
+        parcel = _wkb_hex(self.parcel) if parcel_wkb is None else parcel_wkb
+        return "".join(
+            (
+                '{"activity":',
+                _text(self.activity),
+                ',"application_id":',
+                _text(self.application_id),
+                ',"applied_on":',
+                _text(self.applied_on.isoformat() if self.applied_on else None),
+                ',"authority_order":',
+                "true" if self.authority_order else "false",
+                ',"building":{"basement_m2":',
+                _number(b.basement_m2),
+                ',"floor_area_m2":',
+                _number(b.floor_area_m2),
+                ',"floors":',
+                _number(b.floors),
+                ',"footprint":',
+                _text(_wkb_hex(b.footprint)),
+                ',"footprint_m2":',
+                _number(b.footprint_m2),
+                ',"green_area_m2":',
+                _number(b.green_area_m2),
+                ',"ground_elevation_m":',
+                _number(b.ground_elevation_m),
+                ',"height_m":',
+                _number(b.height_m),
+                '},"crs":',
+                _text(self.crs),
+                ',"frontage":',
+                _text(_wkb_hex(self.frontage)),
+                ',"parcel":',
+                _text(parcel),
+                ',"road_class":',
+                _text(self.road_class),
+                "}",
+            )
+        )
 
     def _canonical(self, parcel_wkb: str | None = None) -> dict[str, Any]:
         building = {name: _canonical_value(getattr(self.building, name)) for name in _BUILDING}
@@ -137,7 +193,32 @@ def _canonical_value(value: Any) -> Any:
     if value is None:
         return None
     if isinstance(value, BaseGeometry):
-        return shapely.to_wkb(value, hex=True, byte_order=1)
+        return _wkb_hex(value)
     if isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     return value
+
+
+def _wkb_hex(geom: BaseGeometry | None) -> str | None:
+    """Little-endian WKB as upper-case hexadecimal, as GEOS writes it (from the binary form:
+    GEOS's own hex writer takes longer)."""
+    return None if geom is None else shapely.to_wkb(geom, byte_order=1).hex().upper()
+
+
+#: The types ``_canonical_json`` writes itself; values of any other go through the encoder.
+_NUMBER = frozenset({type(None), float, int})
+_TEXT = frozenset({type(None), str})
+
+
+def _number(value: float | None) -> str:
+    """A figure as the encoder writes ``_canonical_value(value)``."""
+    if value is None:
+        return "null"
+    number = float(value)
+    if math.isfinite(number):
+        return float.__repr__(number)
+    return "NaN" if number != number else ("Infinity" if number > 0 else "-Infinity")
+
+
+def _text(value: str | None) -> str:
+    return "null" if value is None else encode_basestring_ascii(value)

@@ -141,7 +141,10 @@ def _locate(engine: Engine, crs: pyproj.CRS, given: NDArray[np.object_]) -> _Loc
         notes=notes,
         overlaps=overlaps,
         hits=_split(len(given), index, *overlays),
-        wkb=shapely.to_wkb(given, hex=True, byte_order=1),
+        wkb=np.array(
+            [None if w is None else w.hex().upper() for w in shapely.to_wkb(given, byte_order=1)],
+            dtype=object,
+        ),
     )
 
 

@@ -1,0 +1,86 @@
+"""The input hash: SHA-256 of the application's canonical JSON, the same for the same input in
+every release, since a recorded decision's idempotency key is checked against it."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import numpy as np
+import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from permits.application import Application, Building
+
+SQUARE = shapely.box(117.4746, 0.1370, 117.4748, 0.1372)
+
+
+def encoded(app: Application, parcel_wkb: str | None = None) -> str:
+    """The canonical form through the standard library's encoder, as it has always been made."""
+    return json.dumps(app._canonical(parcel_wkb), sort_keys=True, separators=(",", ":"))
+
+
+def test_the_hash_of_a_known_application_stays_what_it_was() -> None:
+    """Pinned as release 1 made it: a retry after an upgrade must find its record."""
+    app = Application(
+        SQUARE,
+        "47112",
+        Building(footprint_m2=120, floor_area_m2=240.5, floors=2, height_m=8.0),
+        road_class="lokal",
+        applied_on=date(2026, 3, 1),
+        application_id="PBG-0001",
+    )
+    assert app.input_hash() == ("0c60b25db507048dd3e89d7497da72bbca98fca8024c6fef5ec9719d1f62c55c")
+
+
+_figure = st.one_of(
+    st.none(),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.integers(-(10**20), 10**20),
+)
+_text = st.one_of(st.none(), st.text(max_size=12))
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    figures=st.lists(_figure, min_size=7, max_size=7),
+    activity=st.text(max_size=12),
+    texts=st.lists(_text, min_size=3, max_size=3),
+    crs=st.sampled_from(["OGC:CRS84", "EPSG:4326", "EPSG:32650", "urn:ogc:def:crs:EPSG::4326"]),
+    on=st.one_of(st.none(), st.dates()),
+    authority=st.booleans(),
+    footprint=st.booleans(),
+    frontage=st.booleans(),
+    odd=st.sampled_from([None, "numpy", "bool"]),
+)
+def test_the_canonical_form_is_the_encoders_text(
+    figures, activity, texts, crs, on, authority, footprint, frontage, odd
+) -> None:
+    """Written out directly or through the encoder, for any figures (NaN, infinities, integers,
+    numpy numbers, booleans), any text (quotes, control and non-ASCII characters) and dates."""
+    if odd == "numpy":
+        figures[0] = np.float64(3.5)
+    elif odd == "bool":
+        figures[2] = True
+    names = ("basement_m2", "floor_area_m2", "floors", "footprint_m2", "green_area_m2")
+    building = Building(
+        **dict(zip(names, figures, strict=False)),
+        ground_elevation_m=figures[5],
+        height_m=figures[6],
+        footprint=SQUARE if footprint else None,
+    )
+    app = Application(
+        SQUARE,
+        activity,
+        building,
+        crs=crs,
+        road_class=texts[0],
+        frontage=shapely.LineString([(117.4746, 0.137), (117.4748, 0.137)]) if frontage else None,
+        applied_on=on,
+        application_id=texts[1],
+        authority_order=authority,
+    )
+    assert app._canonical_json() == encoded(app)
+    given_wkb = shapely.to_wkb(SQUARE, hex=True, byte_order=1)
+    assert app._canonical_json(given_wkb) == encoded(app, given_wkb)
