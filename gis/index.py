@@ -70,6 +70,16 @@ class ZoneIndex:
         areas = self._packed.parcel_areas(parcel, candidates)
         return _by_zone(self._owner[candidates], areas)
 
+    def piece(self, parcel: BaseGeometry, rows: NDArray[np.intp]) -> BaseGeometry:
+        """The part of ``parcel`` in the zones ``rows``, polygonal (GEOS): what a rule that
+        reads one sub-zone's piece of a split parcel measures."""
+        lo = np.searchsorted(self._owner, rows, side="left")
+        hi = np.searchsorted(self._owner, rows, side="right")
+        parts = self._parts[np.concatenate([np.arange(a, b) for a, b in zip(lo, hi, strict=True)])]
+        cut = shapely.get_parts(shapely.intersection(parcel, parts))
+        kinds = shapely.get_type_id(cut)
+        return shapely.union_all(cut[(kinds == 3) | (kinds == 6)])
+
     def zones_at(self, point: BaseGeometry) -> NDArray[np.intp]:
         """Zone rows whose parts hold ``point``, ascending (a point on a shared edge is in
         both zones). The predicate prepares the query point, never the shared parts."""

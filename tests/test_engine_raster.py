@@ -175,6 +175,25 @@ def test_a_rule_of_one_subzone_applies_to_lots_in_it(tmp_path):
     assert (k1.subzone_code, k1.status) == ("K-1", Status.FAIL)
 
 
+def test_a_rule_of_one_subzone_measures_a_split_lot_over_its_piece_in_it(tmp_path):
+    """A lot 10 m in R-3 (flood column 9: 0.9 m) and 30 m in K-1 (1.0 to 1.2 m): R-3's rule is
+    held to R-3's piece alone, not to the water on the K-1 side; K-1's to its own piece."""
+    data = with_rasters(
+        tmp_path,
+        {"flood_depth": flood_columns(tmp_path / "f.tif")},
+        ["flood_depth,0.95,max,,,,R-3,,", "flood_depth,1.05,mean,,,,K-1,,"],
+    )
+    decision = check(Engine.build(data, REF), lot(90, 220, 130, 240))
+    r3, k1 = rasters(decision)
+    assert (r3.subzone_code, r3.measured, r3.status) == ("R-3", pytest.approx(0.9), Status.PASS)
+    assert r3.details["piece_m2"] == pytest.approx(200.0)
+    assert r3.message_en.endswith("Measured over the parcel's piece in sub-zone R-3 (200.0 m2).")
+    assert (k1.subzone_code, k1.measured, k1.status) == ("K-1", pytest.approx(1.1), Status.FAIL)
+    assert k1.details["piece_m2"] == pytest.approx(600.0) and k1.details["covered_pct"] == 100.0
+    whole = check(Engine.build(data, REF), lot(120, 220, 140, 240))  # wholly in K-1
+    assert "piece_m2" not in rasters(whole)[0].details
+
+
 def test_a_rule_whose_raster_the_plan_lacks_needs_review_everywhere(tmp_path):
     data = with_rasters(tmp_path, {}, ["slope_pct,15,,,,,,,"])
     [finding] = rasters(check(Engine.build(data, REF), lot(20, 20, 40, 40)))

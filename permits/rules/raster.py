@@ -1,7 +1,8 @@
 """Rasters: slope, flood depth and hazard class over the parcel against the plan's raster rules.
 
 Each rule of the plan's raster table (``RasterRule``) that applies to the parcel's sub-zones
-gives one finding: the figure the rule names (coverage-weighted over the parcel: the mean, the
+gives one finding: the figure the rule names (coverage-weighted over the parcel, or for a rule of
+one sub-zone over the parcel's piece in it when the parcel is split: the mean, the
 maximum, or a percentile by area; for a hazard class, the share of the parcel in the rule's
 classes) beside its limit, in the raster's unit (% or degrees of slope, m of water, % of the
 parcel). Where more of the parcel than the rule tolerates has no data (nodata, or beyond the
@@ -12,6 +13,9 @@ raster rules costs nothing here.
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+import numpy as np
+from shapely.geometry.base import BaseGeometry
 
 from gis.raster import Grid, Share, Stats, class_share, coverage_stats
 from layers.model import PlanRaster, RasterKind, RasterRule, RuleSet
@@ -84,26 +88,54 @@ def assess_rasters(s: Situation) -> tuple[Finding, ...]:
     checks = s.plan.raster_checks
     if not checks:
         return ()
-    measured: dict[tuple[RasterKind, float | None, frozenset[float]], Stats | Share] = {}
+    measured: dict[tuple[RasterKind, float | None, frozenset[float], str | None], Stats | Share]
+    measured = {}
+    places: dict[str | None, Place] = {}
     findings = []
     for check in checks:
         subzone = check.rule.subzone_code
         if subzone is not None and subzone not in s.subzones:
             continue
+        if subzone not in places:
+            places[subzone] = _place(s, subzone)
+        place = places[subzone]
         if check.grid is None:
-            findings.append(_not_assessed(s, check, covered=0.0))
+            findings.append(_not_assessed(s, check, 0.0, place))
             continue
-        key = (check.kind, check.q, check.classes)
+        key = (check.kind, check.q, check.classes, place.subzone_code)
         if key not in measured:
-            measured[key] = _measure(check, check.grid, s)
-        findings.append(_finding(s, check, measured[key]))
+            measured[key] = _measure(check, check.grid, place.geometry)
+        findings.append(_finding(s, check, measured[key], place))
     return tuple(findings)
 
 
-def _measure(check: RasterCheck, grid: Grid, s: Situation) -> Stats | Share:
+@dataclass(frozen=True)
+class Place:
+    """Where a rule measures: the whole parcel, or, for a rule of one sub-zone on a parcel
+    that also lies in others, the parcel's piece in that sub-zone (``subzone_code`` and
+    ``area_m2`` say which)."""
+
+    geometry: BaseGeometry
+    subzone_code: str | None = None
+    area_m2: float | None = None
+
+
+def _place(s: Situation, subzone: str | None) -> Place:
+    if subzone is None:
+        return Place(s.parcel)
+    rows = [
+        row for piece, row in zip(s.pieces, s.rows, strict=True) if piece.subzone_code == subzone
+    ]
+    if len(rows) == len(s.pieces):
+        return Place(s.parcel)
+    area = sum(piece.area_m2 for piece in s.pieces if piece.subzone_code == subzone)
+    return Place(s.plan.index.piece(s.parcel, np.array(rows, dtype=np.intp)), subzone, area)
+
+
+def _measure(check: RasterCheck, grid: Grid, geometry: BaseGeometry) -> Stats | Share:
     if check.rule.statistic == SHARE:
-        return class_share(grid, s.parcel, check.classes)
-    return coverage_stats(grid, s.parcel, check.q if check.q is not None else 95.0)
+        return class_share(grid, geometry, check.classes)
+    return coverage_stats(grid, geometry, check.q if check.q is not None else 95.0)
 
 
 def _value(check: RasterCheck, found: Stats | Share) -> float | None:
@@ -115,12 +147,12 @@ def _value(check: RasterCheck, found: Stats | Share) -> float | None:
     return found.max if check.rule.statistic == "max" else found.percentile
 
 
-def _finding(s: Situation, check: RasterCheck, found: Stats | Share) -> Finding:
+def _finding(s: Situation, check: RasterCheck, found: Stats | Share, place: Place) -> Finding:
     rule = check.rule
     value = _value(check, found)
     # A parcel wholly over data covers 100 % to rounding, which a tolerance of 0 % must allow.
     if value is None or 100.0 * (1.0 - found.covered) > rule.nodata_max_pct + 1e-6:
-        return _not_assessed(s, check, found.covered)
+        return _not_assessed(s, check, found.covered, place)
     ok = value <= rule.maximum + 1e-9
     what_id, what_en = _what(check)
     unit = _unit(check)
@@ -132,6 +164,7 @@ def _finding(s: Situation, check: RasterCheck, found: Stats | Share) -> Finding:
     else:
         message_id = f"{what_id.capitalize()} persil {figure}, batas {limit}."
         message_en = f"The parcel's {what_en} is {figure}; the plan's limit is {limit}."
+    message_id, message_en = _over(place, message_id, message_en)
     if not ok and rule.text:
         message_id += f" {rule.text}"
         message_en += f" {rule.text}"
@@ -146,34 +179,44 @@ def _finding(s: Situation, check: RasterCheck, found: Stats | Share) -> Finding:
         unit=unit,
         limit=rule.maximum,
         subzone_code=rule.subzone_code,
-        details=_details(check, found.covered, found.nodata, found.pixels),
+        details=_details(check, found.covered, found.nodata, found.pixels, place),
     )
 
 
-def _not_assessed(s: Situation, check: RasterCheck, covered: float) -> Finding:
+def _not_assessed(s: Situation, check: RasterCheck, covered: float, place: Place) -> Finding:
     """Too little of the parcel has data: a reviewer looks, the limit stands."""
     rule = check.rule
     what_id, what_en = _what(check)
     missing = 100.0 * (1.0 - covered)
     unit = _unit(check)
+    message_id, message_en = _over(
+        place,
+        f"Data {what_id} tidak tersedia untuk {missing:.0f} % luas persil (toleransi "
+        f"{rule.nodata_max_pct:g} %): perlu ditinjau; batas {rule.maximum:g} {unit}.",
+        f"No {what_en} data for {missing:.0f} % of the parcel (the plan tolerates "
+        f"{rule.nodata_max_pct:g} %): needs review; the limit is {rule.maximum:g} {unit}.",
+    )
     return Finding(
         rule=f"{RULE}.{check.kind.value}",
         status=Status.NOT_ASSESSED,
         effect=Effect.REVIEW,
-        message_id=(
-            f"Data {what_id} tidak tersedia untuk {missing:.0f} % luas persil (toleransi "
-            f"{rule.nodata_max_pct:g} %): perlu ditinjau; batas {rule.maximum:g} {unit}."
-        ),
-        message_en=(
-            f"No {what_en} data for {missing:.0f} % of the parcel (the plan tolerates "
-            f"{rule.nodata_max_pct:g} %): needs review; the limit is {rule.maximum:g} {unit}."
-        ),
+        message_id=message_id,
+        message_en=message_en,
         basis=rule.legal_basis or s.plan.basis(TABLE),
         unit=unit,
         limit=rule.maximum,
         subzone_code=rule.subzone_code,
-        details=_details(check, covered, None, 0),
+        details=_details(check, covered, None, 0, place),
     )
+
+
+def _over(place: Place, message_id: str, message_en: str) -> tuple[str, str]:
+    """The messages, saying so where only the parcel's piece in one sub-zone was measured."""
+    if place.subzone_code is None:
+        return message_id, message_en
+    piece_id = f"bagian persil di sub-zona {place.subzone_code} ({place.area_m2:,.1f} m2)"
+    piece_en = f"the parcel's piece in sub-zone {place.subzone_code} ({place.area_m2:,.1f} m2)"
+    return f"{message_id} Diukur pada {piece_id}.", f"{message_en} Measured over {piece_en}."
 
 
 def _what(check: RasterCheck) -> tuple[str, str]:
@@ -195,7 +238,7 @@ def _unit(check: RasterCheck) -> str:
 
 
 def _details(
-    check: RasterCheck, covered: float, nodata: float | None, pixels: int
+    check: RasterCheck, covered: float, nodata: float | None, pixels: int, place: Place
 ) -> dict[str, object]:
     details: dict[str, object] = {
         "statistic": check.rule.statistic,
@@ -211,4 +254,6 @@ def _details(
         details["classes"] = sorted(check.classes)
     if check.rule.text:
         details["text"] = check.rule.text
+    if place.subzone_code is not None:
+        details["piece_m2"] = place.area_m2
     return details
