@@ -19,6 +19,7 @@ from shapely.geometry import LineString, MultiPolygon, Polygon, box
 
 from gis.crs import transformer
 from gis.errors import GeometryError
+from layers.model import CrosswalkEntry
 from permits.application import Application, ApplicationError, Building
 from permits.batch import check_many
 from permits.decision import Decision, Effect, Outcome, PlanRef, Status
@@ -181,6 +182,41 @@ def test_t3_without_a_record_of_decisions_is_a_condition(engine):
     decision = check(engine, lot(120, 20, 140, 40), "68111")
     t3 = finding(decision, "distance.same_activity")
     assert (t3.status, t3.effect, t3.limit) == (Status.NOT_ASSESSED, Effect.CONDITION, 100.0)
+
+
+def test_a_kbli_of_several_kegiatan_forbidden_for_some_needs_review(engine):
+    """KBLI 68120 covers the house (68111) and the warehouse (52101). R-3 permits the house and
+    forbids the warehouse: which is meant needs review, both answers listed, not a rejection.
+    K-1 permits both (T3, B1): the strictest with its conditions. RTH-2 forbids both: rejected."""
+    data = grid_plan()
+    crosswalk = (
+        *data.rules.crosswalk,
+        CrosswalkEntry("68120", "68111"),
+        CrosswalkEntry("68120", "52101"),
+    )
+    data = dataclasses.replace(data, rules=dataclasses.replace(data.rules, crosswalk=crosswalk))
+    engine = Engine.build(data, REF)
+
+    r3 = check(engine, lot(20, 120, 40, 140), "68120")
+    itbx = finding(r3, "activity")
+    assert (r3.outcome, itbx.status, itbx.effect) == (
+        Outcome.NEEDS_REVIEW,
+        Status.NOT_ASSESSED,
+        Effect.REVIEW,
+    )
+    assert itbx.message_en == (
+        "The activity covers kegiatan the ITBX matrix treats differently in sub-zone R-3: "
+        "Rumah tinggal permitted (I); Pergudangan not permitted (X). Which is meant needs review "
+        "(name the kegiatan for a decision)."
+    )
+    assert itbx.details["classes"] == ["I", "X"] and itbx.limit is None
+
+    k1 = finding(check(engine, lot(120, 120, 140, 140), "68120"), "activity")
+    assert (k1.status, k1.effect, k1.limit) == (Status.PASS, Effect.CONDITION, "B")
+    assert [c["code"] for c in k1.details["conditions"]] == ["B1", "T3"]
+    assert check(engine, lot(220, 120, 240, 140), "68120").outcome is Outcome.REJECTED
+    named = check(engine, lot(20, 120, 40, 140), "Rumah tinggal")  # the kegiatan named decides
+    assert finding(named, "activity").status is Status.PASS
 
 
 def test_unknown_activity_needs_review_never_approval(engine):

@@ -4,6 +4,11 @@ The activity resolves through the plan's KBLI crosswalk (or its kegiatan id or n
 activity, or a sub-zone the matrix has no column or cell for, needs review: no data is never read
 as permission. Across split lots the plan's policy decides: the strictest piece (default), the
 dominant piece, or each piece for itself.
+
+A KBLI code may cover several kegiatan (real estate, 68111, covers housing by a developer and a
+shopping centre). Where the matrix answers them alike in a sub-zone, or permits them all, the
+strictest answer stands; where it forbids some and permits others, the engine cannot tell which
+the applicant means, and the piece needs review, each kegiatan's answer listed.
 """
 
 from __future__ import annotations
@@ -39,6 +44,9 @@ class Verdict:
     subzone_code: str
     klass: ItbxClass
     cells: tuple[ItbxCell, ...]
+    #: The activity names several kegiatan and the matrix forbids some of them here and
+    #: permits others: which one is meant needs review.
+    split: bool = False
 
 
 @dataclass(frozen=True)
@@ -112,7 +120,9 @@ def _verdict(plan: CompiledPlan, ids: tuple[str, ...], code: str) -> Verdict | N
     cells = tuple(c for a in ids if (c := plan.cells.get((a, code))) is not None)
     if len(cells) < len(ids):
         return None
-    return Verdict(code, strictest([plan.cell_class(c) for c in cells]), cells)
+    classes = [plan.cell_class(c) for c in cells]
+    forbidden = sum(k is ItbxClass.X for k in classes)
+    return Verdict(code, strictest(classes), cells, split=0 < forbidden < len(classes))
 
 
 def _no_data(plan: CompiledPlan, ids: tuple[str, ...], code: str, basis: str) -> Finding:
@@ -139,11 +149,56 @@ def _judge(
     findings = []
     for code in order:
         verdict = verdicts[code]
+        if verdict.split:
+            effect = Effect.REVIEW if code in deciding else Effect.NONE
+            findings.append(_split(plan, verdict, effect, policy, code in deciding, basis))
+            continue
         effect = _EFFECT[verdict.klass] if code in deciding else Effect.NONE
         if policy == "per_piece" and verdict.klass is ItbxClass.X and allowed:
             effect = Effect.CONDITION
         findings.append(_finding(plan, ids, verdict, effect, policy, code in deciding, basis))
     return findings
+
+
+def _split(
+    plan: CompiledPlan, verdict: Verdict, effect: Effect, policy: str, deciding: bool, basis: str
+) -> Finding:
+    """The finding for a sub-zone where the activity's kegiatan get different answers, some of
+    them X: each kegiatan with its cell, and what would decide it."""
+    answers = [
+        (plan.activities[cell.activity_id].name, plan.cell_class(cell), cell)
+        for cell in verdict.cells
+    ]
+    listed_id = "; ".join(f"{name} {_LABEL[k][0]} ({cell.raw})" for name, k, cell in answers)
+    listed_en = "; ".join(f"{name} {_LABEL[k][1]} ({cell.raw})" for name, k, cell in answers)
+    message_id = (
+        f"Kegiatan ini mencakup beberapa kegiatan ITBX yang berbeda ketentuannya di sub-zona "
+        f"{verdict.subzone_code}: {listed_id}. Kegiatan yang dimaksud perlu ditinjau "
+        "(sebutkan kegiatannya agar dapat diputuskan)"
+    )
+    message_en = (
+        f"The activity covers kegiatan the ITBX matrix treats differently in sub-zone "
+        f"{verdict.subzone_code}: {listed_en}. Which is meant needs review (name the kegiatan "
+        "for a decision)"
+    )
+    if not deciding:
+        message_id += " (tidak menentukan: kebijakan zona dominan)"
+        message_en += " (not deciding: the plan's dominant-share policy)"
+    return Finding(
+        rule=RULE,
+        status=Status.NOT_ASSESSED,
+        effect=effect,
+        message_id=message_id + ".",
+        message_en=message_en + ".",
+        basis=basis,
+        measured="; ".join(cell.raw for cell in verdict.cells),
+        subzone_code=verdict.subzone_code,
+        details={
+            "activity_ids": [cell.activity_id for cell in verdict.cells],
+            "policy": policy,
+            "classes": [k.value for _, k, _ in answers],
+        },
+    )
 
 
 def _finding(
