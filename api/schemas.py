@@ -373,9 +373,16 @@ class RecordedOut(BaseModel):
 
 
 class RecordedList(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{"decisions": []}]})
+    """A page of the decision log, and the URL of the next page (null after the last)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"decisions": [], "next": "/v1/decisions?limit=100&after=100"}]
+        }
+    )
 
     decisions: list[RecordedOut]
+    next: str | None
 
 
 class BatchLine(BaseModel):

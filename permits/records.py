@@ -249,6 +249,38 @@ class DecisionStore:
         with _failing_as(_UNREADABLE):
             return [_recorded(r) for r in self._read(query)]
 
+    def page(
+        self,
+        *,
+        after: int = 0,
+        limit: int = 100,
+        application_id: str | None = None,
+        plan_version_id: int | None = None,
+        outcome: Outcome | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> tuple[list[RecordedDecision], bool]:
+        """Recorded decisions in the order recorded, after the record numbered ``after`` (its
+        ``seq``), at most ``limit``, narrowed by application, plan version, outcome and time
+        recorded (``since`` inclusive, ``until`` exclusive; naive times are UTC); and whether
+        more follow. Paging by ``seq`` is stable while decisions are appended: a page never
+        repeats or skips a record."""
+        c = decision_table.c
+        query = select(*_RECORD_COLUMNS).where(c.seq > after)
+        if application_id is not None:
+            query = query.where(c.application_id == application_id)
+        if plan_version_id is not None:
+            query = query.where(c.plan_version_id == plan_version_id)
+        if outcome is not None:
+            query = query.where(c.outcome == outcome.value)
+        if since is not None:
+            query = query.where(c.created_at >= _utc(since))
+        if until is not None:
+            query = query.where(c.created_at < _utc(until))
+        with _failing_as(_UNREADABLE):
+            rows = self._read(query.order_by(c.seq).limit(limit + 1))
+        return [_recorded(r) for r in rows[:limit]], len(rows) > limit
+
     def export(self) -> gpd.GeoDataFrame:
         """Every recorded decision, oldest first, with its parcel in lon/lat (EPSG:4326): the
         record's fields, the activity as given, and the decision's canonical JSON."""
@@ -417,6 +449,11 @@ def _row(
     }
 
 
+def _utc(moment: datetime) -> datetime:
+    """``moment`` in UTC, as the log records times (a naive one is taken as UTC)."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
 def _replay(row: Row[Any], key: str, input_hash: str) -> RecordedDecision:
     """The stored record for a retry, or a conflict when the key was used for other input."""
     if row.input_hash != input_hash:
@@ -425,12 +462,10 @@ def _replay(row: Row[Any], key: str, input_hash: str) -> RecordedDecision:
 
 
 def _recorded(row: Row[Any]) -> RecordedDecision:
-    created = row.created_at
-    created = created.replace(tzinfo=UTC) if created.tzinfo is None else created.astimezone(UTC)
     return RecordedDecision(
         id=row.id,
         seq=int(row.seq),
-        created_at=created,
+        created_at=_utc(row.created_at),
         idempotency_key=row.idempotency_key,
         application_id=row.application_id,
         outcome=Outcome(row.outcome),

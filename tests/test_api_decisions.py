@@ -165,3 +165,34 @@ def test_near_applications_recorded_at_once_cannot_both_pass_t3(service):
 
 def _t3(decision: dict) -> dict:
     return {f["rule"]: f for f in decision["findings"]}["distance.same_activity"]
+
+
+def test_the_log_is_read_a_page_at_a_time_with_filters(service):
+    """The permit desk's audit: every record, in order, a page at a time by following ``next``,
+    narrowed by outcome and time; bad parameters are problems naming the parameter."""
+    ids = [fresh_id() for _ in range(3)]
+    with service.client(Role.PERMIT_SYSTEM) as http:
+        since = http.post("/v1/decisions", json={**BODY, "application_id": ids[0]}).json()
+        for app_id in ids[1:]:
+            http.post("/v1/decisions", json={**BODY, "application_id": app_id})
+    with service.client(Role.PLANNER) as http:
+        pages, url = [], "/v1/decisions?limit=2"
+        while url:
+            page = http.get(url)
+            assert page.status_code == 200
+            pages.append(page.json())
+            url = page.json()["next"]
+        records = [r for p in pages for r in p["decisions"]]
+        assert all(len(p["decisions"]) <= 2 for p in pages) and len(pages) >= 2
+        assert [r["seq"] for r in records] == sorted({r["seq"] for r in records})
+        assert [r["application_id"] for r in records][-3:] == ids
+        recent = http.get(
+            "/v1/decisions", params={"since": since["created_at"], "outcome": since["outcome"]}
+        ).json()
+        assert [r["application_id"] for r in recent["decisions"]] == ids
+        assert recent["next"] is None
+        for params, name in (({"limit": 0}, "limit"), ({"outcome": "maybe"}, "outcome")):
+            answer = http.get("/v1/decisions", params=params)
+            assert answer.status_code == 422
+            assert answer.headers["content-type"] == "application/problem+json"
+            assert name in json.dumps(answer.json()["errors"])

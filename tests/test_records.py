@@ -154,6 +154,39 @@ def test_decisions_of_an_application_list_in_the_order_recorded(
     assert decisions.by_application(unique("NONE")) == []
 
 
+def test_the_log_pages_in_the_order_recorded_narrowed_as_asked(decisions: DecisionStore) -> None:
+    """Pages of two walk the whole log without repeating or skipping a record while more are
+    appended between pages; the filters narrow by version, outcome, application and time."""
+    version = new_version_id()
+    start = datetime.now(UTC)
+    made = [
+        record(decisions, decision(unique("LOG"), outcome=o, version_id=version))
+        for o in (Outcome.APPROVED, Outcome.REJECTED, Outcome.APPROVED, Outcome.REJECTED)
+    ]
+    seen, after, more = [], 0, True
+    while more:
+        page, more = decisions.page(after=after, limit=2, plan_version_id=version)
+        assert len(page) <= 2
+        seen += page
+        after = page[-1].seq if page else after
+        if len(seen) == 2:  # appended while the log is being read: on a later page, once
+            made.append(record(decisions, decision(unique("LOG"), version_id=version)))
+    assert [r.id for r in seen] == [r.id for r in made]
+    assert [r.seq for r in seen] == sorted({r.seq for r in seen})
+
+    rejected, more = decisions.page(plan_version_id=version, outcome=Outcome.REJECTED)
+    assert [r.id for r in rejected] == [made[1].id, made[3].id] and not more
+    one, _ = decisions.page(application_id=made[2].application_id)
+    assert [r.id for r in one] == [made[2].id]
+    later, _ = decisions.page(plan_version_id=version, since=made[4].created_at)
+    assert [r.id for r in later] == [made[4].id]
+    before, _ = decisions.page(plan_version_id=version, until=made[1].created_at)
+    assert [r.id for r in before] == [made[0].id]
+    naive = start.astimezone(UTC).replace(tzinfo=None)
+    assert len(decisions.page(plan_version_id=version, since=naive)[0]) == 5
+    assert decisions.page(plan_version_id=version, until=start - timedelta(days=1)) == ([], False)
+
+
 def test_a_retry_gets_the_stored_decision_and_writes_nothing(decisions: DecisionStore) -> None:
     app = unique("APP")
     first = record(decisions, decision(app, kdb=55.0))

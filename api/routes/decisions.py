@@ -3,10 +3,12 @@ application id or an Idempotency-Key header, read back by id or by application."
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Depends, Header, Path, Query
+from starlette.requests import Request
 from starlette.responses import Response
 
 from api.applications import application, engine_problem
@@ -16,7 +18,9 @@ from api.keys import Permission
 from api.metrics import DECISIONS
 from api.routes import problems
 from api.schemas import TEXT, CheckRequest, RecordedList, RecordedOut
+from api.schemas import Outcome as OutcomeName
 from gis.errors import GeometryError
+from permits.decision import Outcome
 from permits.records import RecordedDecision
 
 router = APIRouter(prefix="/v1", tags=["decisions"])
@@ -93,18 +97,53 @@ def read(
 
 @router.get(
     "/decisions",
-    summary="The decisions recorded for an application, oldest first",
+    summary="The log of recorded decisions, in the order recorded, a page at a time",
+    description=(
+        "Oldest first, at most `limit` records after the record numbered `after` (a record's "
+        "`seq`), narrowed by application, plan version, outcome and the time recorded. `next` "
+        "is the URL of the following page, or null after the last one. Paging by `seq` is "
+        "stable while decisions are being recorded: no record is repeated or skipped."
+    ),
     response_model=None,
     responses={200: {"model": RecordedList}, **problems(401, 403, 422, 503)},
 )
-def by_application(
+def listing(
+    request: Request,
     services: ServicesDep,
     _who: Annotated[Any, Depends(require(Permission.READ_DECISIONS))],
-    application_id: Annotated[str, Query(min_length=1, max_length=200, pattern=TEXT)],
+    application_id: Annotated[str | None, Query(min_length=1, max_length=200, pattern=TEXT)] = None,
+    plan_version_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+    outcome: Annotated[OutcomeName | None, Query()] = None,
+    since: Annotated[
+        datetime | None, Query(description="Recorded at or after (ISO 8601; UTC if no offset)")
+    ] = None,
+    until: Annotated[
+        datetime | None, Query(description="Recorded before (ISO 8601; UTC if no offset)")
+    ] = None,
+    after: Annotated[int, Query(ge=0, le=2**62, description="The `seq` to start after")] = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
 ) -> Response:
-    found = services.decisions.by_application(application_id)
-    body = b'{"decisions":[' + b",".join(_record_bytes(r) for r in found) + b"]}"
-    return Response(body, media_type="application/json")
+    found, more = services.decisions.page(
+        after=after,
+        limit=limit,
+        application_id=application_id,
+        plan_version_id=plan_version_id,
+        outcome=Outcome(outcome) if outcome else None,
+        since=since,
+        until=until,
+    )
+    following = None
+    if more:
+        url = request.url.include_query_params(after=found[-1].seq)
+        following = f"{url.path}?{url.query}"  # relative, as Location is: proxies rewrite hosts
+    body = b'{"decisions":[' + b",".join(_record_bytes(r) for r in found) + b"]"
+    return Response(
+        body + b',"next":' + orjson.dumps(following) + b"}", media_type="application/json"
+    )
+
+
+#: The most records one page of the log holds.
+MAX_PAGE = 500
 
 
 def _record_bytes(recorded: RecordedDecision) -> bytes:
