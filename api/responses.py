@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import orjson
@@ -64,6 +66,30 @@ def cached(
     return Response(
         body if isinstance(body, bytes) else json_bytes(body), media_type=media_type, headers=out
     )
+
+
+class Renders:
+    """Representations that cost much to make and never change under their ETag (a comparison
+    of two versions: seconds for a city), kept in memory by ETag, the ``size`` used last; one
+    set per worker. Two requests that miss at once may both render; they keep equal bytes."""
+
+    def __init__(self, size: int = 16) -> None:
+        self.size = size
+        self._kept: OrderedDict[str, bytes] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, etag: str, render: Callable[[], bytes]) -> bytes:
+        with self._lock:
+            body = self._kept.get(etag)
+            if body is not None:
+                self._kept.move_to_end(etag)
+                return body
+        body = render()
+        with self._lock:
+            self._kept[etag] = body
+            while len(self._kept) > self.size:
+                self._kept.popitem(last=False)
+        return body
 
 
 def version_tag(version: PlanVersion) -> str:

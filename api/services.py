@@ -12,6 +12,7 @@ from sqlalchemy.exc import DBAPIError
 
 from api.keys import KeyRing, KeyStore
 from api.metrics import ENGINE_BUILD, ENGINES
+from api.responses import Renders
 from api.settings import Settings
 from gis.errors import SimtaruError
 from gis.parse import ParcelLimits
@@ -50,6 +51,8 @@ class Services:
     decisions: DecisionStore
     keys: KeyRing
     health: Health = field(default_factory=Health)
+    #: Comparisons of versions, rendered once per pair while the two are unchanged.
+    renders: Renders = field(default_factory=Renders)
 
     @classmethod
     def open(cls, settings: Settings) -> Services:

@@ -18,7 +18,9 @@ import pytest
 import shapely
 from shapely.geometry import box
 
+import api.routes.plans
 from api.keys import Role
+from layers.compare import compare
 from layers.demo import DEMO_REGION, ZONES_LAYER, build_demo_plan, write_demo_files
 from tests.test_api_checks import BODY, problem
 from tests.test_store_contract import layer_names
@@ -309,6 +311,24 @@ def revision(service, tmp_path_factory):
     assert answer.status_code == 201, answer.text
     assert answer.json()["errors"] == 0
     return answer.json()
+
+
+def test_a_comparison_is_worked_out_once_while_both_versions_are_unchanged(
+    service, revision, monkeypatch
+):
+    calls = []
+
+    def counted(*args, **kwargs):
+        calls.append(args)
+        return compare(*args, **kwargs)
+
+    monkeypatch.setattr(api.routes.plans, "compare", counted)
+    url = f"/v1/versions/{service.demo.id}/compare/{revision['id']}?min_area_m2=0.5"
+    with service.client(Role.PLANNER) as http:
+        first, second = http.get(url), http.get(url)
+    assert first.status_code == second.status_code == 200
+    assert first.content == second.content and first.headers["etag"] == second.headers["etag"]
+    assert len(calls) == 1
 
 
 def test_compare_the_demo_with_its_revision(service, revision):

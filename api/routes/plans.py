@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from functools import partial
 from typing import Annotated, Any
 
 import geopandas as gpd
@@ -399,7 +400,8 @@ def compare_versions(
     store = services.store
     va, vb = store.version(a), store.version(b)
     etag = etag_of("compare", version_tag(va), version_tag(vb), repr(min_area_m2))
-    return cached(request, etag, lambda: _comparison(store, va, vb, min_area_m2))
+    render = partial(_comparison, store, va, vb, min_area_m2)
+    return cached(request, etag, lambda: services.renders.get(etag, render))
 
 
 # -- helpers -----------------------------------------------------------------------------------
@@ -552,9 +554,7 @@ def _subzone_rules(store: PlanStore, version: PlanVersion, code: str) -> dict[st
     }
 
 
-def _comparison(
-    store: PlanStore, a: PlanVersion, b: PlanVersion, min_area_m2: float
-) -> dict[str, Any]:
+def _comparison(store: PlanStore, a: PlanVersion, b: PlanVersion, min_area_m2: float) -> bytes:
     result = compare(store.load(a.id), store.load(b.id), min_area_m2=min_area_m2)
     pieces = result.pieces.to_crs("OGC:CRS84").to_geo_dict(drop_id=True)
-    return {"a": _summary(a), "b": _summary(b), **result.to_dict(), "pieces": pieces}
+    return json_bytes({"a": _summary(a), "b": _summary(b), **result.to_dict(), "pieces": pieces})
