@@ -373,6 +373,54 @@ class SubzoneList(BaseModel):
     subzones: list[SubzoneOut]
 
 
+#: What a version's raster measures (``layers.model.RasterKind``).
+RasterName = Literal["dem", "flood_depth", "hazard_class", "slope_pct", "slope_deg"]
+
+EXAMPLE_RASTER: dict[str, Any] = {
+    "kind": "slope_pct",
+    "unit": "%",
+    "source": "dem.tif",
+    "source_sha256": "5b1e" + "0" * 60,
+    "sha256": "9c3f" + "0" * 60,
+    "width": 340,
+    "height": 340,
+    "cell_m": 10.0,
+    "crs_epsg": 32650,
+    "bounds": [529980.0, 14980.0, 533380.0, 18380.0],
+    "bbox": [117.2637, 0.1355, 117.2943, 0.1662],
+    "rules": 1,
+    "href": "/v1/versions/1/rasters/slope_pct.tif",
+}
+
+
+class RasterOut(BaseModel):
+    """One raster of a version: what it measures, its grid in the plan's CRS, the file it came
+    from, how many raster rules read it, and where its GeoTIFF is."""
+
+    model_config = example(EXAMPLE_RASTER)
+
+    kind: RasterName
+    unit: str
+    source: str = Field(description="The file imported (for a slope, the DEM)")
+    source_sha256: str
+    sha256: str = Field(description="SHA-256 of the stored GeoTIFF, which decisions cite")
+    width: int
+    height: int
+    cell_m: float
+    crs_epsg: int
+    bounds: list[float] = Field(description="min x, min y, max x, max y in the plan's CRS (m)")
+    bbox: list[float] = Field(description="The same in lon/lat (CRS84)")
+    rules: int = Field(description="Raster rules of the version that read it")
+    href: str = Field(description="The GeoTIFF as stored (float32, NaN for nodata)")
+
+
+class RasterList(BaseModel):
+    model_config = example({"version_id": 1, "rasters": [EXAMPLE_RASTER]})
+
+    version_id: int
+    rasters: list[RasterOut]
+
+
 class LegendOut(BaseModel):
     model_config = example(EXAMPLE_LEGEND)
 

@@ -351,12 +351,8 @@ IMPORTED_RASTERS = (RasterKind.DEM, RasterKind.FLOOD_DEPTH, RasterKind.HAZARD_CL
 
 
 @dataclass(frozen=True)
-class PlanRaster:
-    """One raster of a plan version, as it is stored: ``data`` is a GeoTIFF in the plan's
-    metric CRS (float32, NaN for nodata, north up) whose SHA-256 is ``sha256``, so that the
-    engine reads exactly what the version's hash names. ``source`` and ``source_sha256`` are
-    the file it was imported from (for a slope, the DEM's). ``width`` and ``height`` count
-    cells of ``cell_m`` metres; ``bounds`` are in the plan's CRS."""
+class RasterInfo:
+    """What the catalogue says of one of a version's rasters, without its GeoTIFF."""
 
     kind: RasterKind
     source: str
@@ -366,6 +362,16 @@ class PlanRaster:
     height: int
     cell_m: float
     bounds: tuple[float, float, float, float]
+
+
+@dataclass(frozen=True)
+class PlanRaster(RasterInfo):
+    """One raster of a plan version, as it is stored: ``data`` is a GeoTIFF in the plan's
+    metric CRS (float32, NaN for nodata, north up) whose SHA-256 is ``sha256``, so that the
+    engine reads exactly what the version's hash names. ``source`` and ``source_sha256`` are
+    the file it was imported from (for a slope, the DEM's). ``width`` and ``height`` count
+    cells of ``cell_m`` metres; ``bounds`` are in the plan's CRS."""
+
     data: bytes = field(repr=False)
 
     @classmethod

@@ -58,6 +58,7 @@ from layers.model import (
     PlanKind,
     PlanRaster,
     PlanVersion,
+    RasterInfo,
     RasterKind,
     RasterRule,
     Region,
@@ -531,16 +532,27 @@ class PlanStore(ABC):
         """The version's rasters with their GeoTIFFs, each checked against the hash the
         catalogue holds for it (a file changed or lost since the import is refused)."""
         self.version(version_id)
-        pr = schema.plan_raster.c
         with self.reader.connect() as conn:
-            rows = conn.execute(
-                select(*(pr[name] for name in _RASTER_COLUMNS))
-                .where(pr.version_id == version_id)
-                .order_by(pr.seq)
-            ).fetchall()
             return tuple(
-                _raster(row, self._raster_data(conn, version_id, row.kind)) for row in rows
+                _raster(row, self._raster_data(conn, version_id, row.kind))
+                for row in _raster_rows(conn, version_id)
             )
+
+    def raster_list(self, version_id: int) -> tuple[RasterInfo, ...]:
+        """What the version's rasters are, from the catalogue alone (no GeoTIFF is read)."""
+        self.version(version_id)
+        with self.reader.connect() as conn:
+            return tuple(RasterInfo(**_raster_fields(r)) for r in _raster_rows(conn, version_id))
+
+    def raster(self, version_id: int, kind: RasterKind) -> PlanRaster:
+        """One of the version's rasters with its GeoTIFF, checked against its hash; a
+        NotFoundError where the version has no raster of that kind."""
+        self.version(version_id)
+        with self.reader.connect() as conn:
+            rows = _raster_rows(conn, version_id, kind)
+            if not rows:
+                raise NotFoundError(f"version {version_id} has no {kind.value} raster")
+            return _raster(rows[0], self._raster_data(conn, version_id, kind.value))
 
     @abstractmethod
     def _raster_data(self, conn: Connection, version_id: int, kind: str) -> bytes | None:
@@ -731,17 +743,29 @@ def _raster(row: Row[Any], data: bytes | None) -> PlanRaster:
             f"the {row.kind} raster ({row.source}) is missing from the store or no longer "
             f"matches its SHA-256 {row.sha256[:12]}...; the version cannot be loaded"
         )
-    return PlanRaster(
-        kind=RasterKind(row.kind),
-        source=row.source,
-        source_sha256=row.source_sha256,
-        sha256=row.sha256,
-        width=row.width,
-        height=row.height,
-        cell_m=row.cell_m,
-        bounds=(row.min_x, row.min_y, row.max_x, row.max_y),
-        data=data,
-    )
+    return PlanRaster(**_raster_fields(row), data=data)
+
+
+def _raster_rows(conn: Connection, version_id: int, kind: RasterKind | None = None) -> list[Any]:
+    """A version's raster catalogue rows (one kind, or all), in the order imported."""
+    pr = schema.plan_raster.c
+    query = select(*(pr[name] for name in _RASTER_COLUMNS)).where(pr.version_id == version_id)
+    if kind is not None:
+        query = query.where(pr.kind == kind.value)
+    return list(conn.execute(query.order_by(pr.seq)))
+
+
+def _raster_fields(row: Row[Any]) -> dict[str, Any]:
+    return {
+        "kind": RasterKind(row.kind),
+        "source": row.source,
+        "source_sha256": row.source_sha256,
+        "sha256": row.sha256,
+        "width": row.width,
+        "height": row.height,
+        "cell_m": row.cell_m,
+        "bounds": (row.min_x, row.min_y, row.max_x, row.max_y),
+    }
 
 
 def _to_row(item: Any) -> dict[str, Any]:

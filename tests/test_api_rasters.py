@@ -5,11 +5,13 @@ raster findings; bad raster uploads refused pointing at the form field with noth
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 
 import numpy as np
 import pytest
+import rasterio
 from shapely.geometry import box, mapping
 
 from api.keys import Role
@@ -106,6 +108,29 @@ def test_a_plan_uploaded_with_rasters_decides_with_raster_findings_over_http(ser
             content=json.dumps(features),
             headers={"Content-Type": "application/geo+json"},
         )
+        listed = http.get(f"/v1/versions/{version['id']}/rasters")
+        tif = http.get(listed.json()["rasters"][1]["href"])
+        again = http.get(tif.request.url, headers={"If-None-Match": tif.headers["etag"]})
+        missing = http.get(f"/v1/versions/{version['id']}/rasters/hazard_class.tif")
+    assert listed.status_code == 200, listed.text
+    rasters = {r["kind"]: r for r in listed.json()["rasters"]}
+    assert list(rasters) == ["dem", "slope_pct", "slope_deg", "flood_depth"]
+    slope_entry = rasters["slope_pct"]
+    assert (slope_entry["source"], slope_entry["unit"], slope_entry["rules"]) == ("dem.tif", "%", 1)
+    assert (slope_entry["cell_m"], slope_entry["crs_epsg"], rasters["slope_deg"]["rules"]) == (
+        10.0,
+        32650,
+        0,
+    )
+    lon0, lat0, lon1, lat1 = slope_entry["bbox"]
+    assert 117 < lon0 < lon1 < 118 and 0 < lat0 < lat1 < 1
+    assert tif.status_code == 200 and tif.headers["content-type"] == "image/tiff"
+    assert hashlib.sha256(tif.content).hexdigest() == slope_entry["sha256"]
+    with rasterio.MemoryFile(tif.content) as memory, memory.open() as dataset:
+        assert (dataset.crs.to_epsg(), dataset.width) == (32650, slope_entry["width"])
+        assert np.nanmax(dataset.read(1)) == pytest.approx(10.0)  # the DEM rises 0.1 m a metre
+    assert again.status_code == 304
+    problem(missing, 404, "not-found")
     decision = single.json()
     assert decision["plan"]["version_id"] == version["id"]
     found = {f["rule"]: f for f in decision["findings"] if f["rule"].startswith("raster.")}

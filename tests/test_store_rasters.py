@@ -13,8 +13,8 @@ from shapely.geometry import box
 from sqlalchemy import func, select
 
 from layers import schema
-from layers.errors import StoreError
-from layers.model import ItbxCell, PlanData, content_hash
+from layers.errors import NotFoundError, StoreError
+from layers.model import ItbxCell, PlanData, RasterInfo, RasterKind, content_hash
 from layers.store import PlanStore
 from layers.store_gpkg import GeoPackageStore
 from layers.store_postgis import PostgisStore
@@ -63,6 +63,21 @@ def test_rasters_read_back_byte_for_byte_under_their_hashes(store, rastered):
         assert [p.relative_to(store.raster_dir).as_posix() for p in files(store)] == [
             f"v{version.id}/{kind}.tif" for kind in ("dem", "flood_depth", "slope_deg", "slope_pct")
         ]
+
+
+def test_a_versions_rasters_are_listed_from_the_catalogue_and_read_one_by_one(store, rastered):
+    version = store.add_version(new_plan(store).id, rastered, "with rasters")
+    listed = store.raster_list(version.id)
+    assert [r.kind for r in listed] == [r.kind for r in rastered.rasters]
+    for info, raster in zip(listed, rastered.rasters, strict=True):
+        assert info == RasterInfo(
+            **{f.name: getattr(raster, f.name) for f in dataclasses.fields(RasterInfo)}
+        )
+        assert store.raster(version.id, raster.kind) == raster
+    bare = store.add_version(new_plan(store).id, dataclasses.replace(rastered, rasters=()), "-")
+    assert store.raster_list(bare.id) == ()
+    with pytest.raises(NotFoundError, match="has no dem raster"):
+        store.raster(bare.id, RasterKind.DEM)
 
 
 def test_the_engine_of_a_stored_version_decides_as_the_import_does(store, rastered):

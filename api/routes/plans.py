@@ -30,6 +30,8 @@ from api.plan_schemas import (
     PlanIn,
     PlanList,
     PlanOut,
+    RasterList,
+    RasterName,
     RegionIn,
     RegionOut,
     ReportOut,
@@ -43,11 +45,21 @@ from api.responses import cached, etag_of, json_bytes, version_tag
 from api.routes import problems
 from api.schemas import TEXT
 from api.uploads import Upload, pairs
+from gis.crs import transformer
 from gis.errors import CRSError
 from layers.compare import MIN_AREA_M2, compare
 from layers.errors import NotFoundError, PlanInputError
 from layers.importer import PlanSources, import_plan
-from layers.model import ItbxClass, Plan, PlanKind, PlanVersion, Region, RuleSet, plain
+from layers.model import (
+    ItbxClass,
+    Plan,
+    PlanKind,
+    PlanVersion,
+    RasterInfo,
+    Region,
+    RuleSet,
+    plain,
+)
 from layers.store import PlanStore
 from permits.compiled import strictest
 
@@ -354,6 +366,61 @@ def list_subzones(
 
 
 @router.get(
+    "/versions/{version_id}/rasters",
+    summary="A version's rasters: what each measures, its grid and source, its rules, its file",
+    response_model=None,
+    responses={200: {"model": RasterList}, **_READ_ERRORS},
+)
+def list_rasters(
+    version_id: VersionId, request: Request, services: ServicesDep, _who: Reader
+) -> Response:
+    store = services.store
+    version = store.version(version_id)
+
+    def render() -> dict[str, Any]:
+        rules = Counter(rule.raster for rule in store.rules(version_id).raster_rules)
+        return {
+            "version_id": version.id,
+            "rasters": [
+                _raster(version, info, rules[info.kind.value])
+                for info in store.raster_list(version_id)
+            ],
+        }
+
+    return cached(request, etag_of("rasters", version_tag(version)), render)
+
+
+@router.get(
+    "/versions/{version_id}/rasters/{kind}.tif",
+    summary="One of a version's rasters as stored: the GeoTIFF its decisions measured",
+    response_model=None,
+    responses={
+        200: {"content": {"image/tiff": {}}, "description": "float32, NaN for nodata"},
+        **_READ_ERRORS,
+    },
+)
+def raster_file(
+    version_id: VersionId,
+    kind: Annotated[RasterName, PathParam(description="What the raster measures")],
+    request: Request,
+    services: ServicesDep,
+    _who: Reader,
+) -> Response:
+    store = services.store
+    info = next((r for r in store.raster_list(version_id) if r.kind.value == kind), None)
+    if info is None:
+        raise NotFoundError(f"version {version_id} has no {kind} raster")
+    name = f"simtaru_v{version_id}_{kind}.tif"
+    return cached(
+        request,
+        f'"{info.sha256[:32]}"',
+        lambda: store.raster(version_id, info.kind).data,
+        media_type="image/tiff",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+@router.get(
     "/versions/{version_id}/subzones/{code}",
     summary="A sub-zone's rules: ITBX with activities, KBLI and legend, intensity, provisions",
     response_model=None,
@@ -447,6 +514,25 @@ def _summary(version: PlanVersion) -> dict[str, Any]:
 
 def _version(version: PlanVersion) -> dict[str, Any]:
     return {**_summary(version), "report": version.report.to_dict()}
+
+
+def _raster(version: PlanVersion, info: RasterInfo, rules: int) -> dict[str, Any]:
+    bbox = transformer(version.crs_epsg, 4326).transform_bounds(*info.bounds)
+    return {
+        "kind": info.kind.value,
+        "unit": info.kind.unit,
+        "source": info.source,
+        "source_sha256": info.source_sha256,
+        "sha256": info.sha256,
+        "width": info.width,
+        "height": info.height,
+        "cell_m": info.cell_m,
+        "crs_epsg": version.crs_epsg,
+        "bounds": list(info.bounds),
+        "bbox": [round(v, 7) for v in bbox],
+        "rules": rules,
+        "href": f"/v1/versions/{version.id}/rasters/{info.kind.value}.tif",
+    }
 
 
 def _subzones(store: PlanStore, version: PlanVersion) -> list[dict[str, Any]]:
