@@ -121,6 +121,7 @@ EXAMPLE_RULE_CHANGES: dict[str, Any] = {
     "intensity": _UNCHANGED,
     "provisions": _UNCHANGED,
     "legend": _UNCHANGED,
+    "raster_rules": _UNCHANGED,
 }
 EXAMPLE_PIECE: dict[str, Any] = {
     "type": "Feature",
@@ -153,6 +154,7 @@ EXAMPLE_COMPARISON: dict[str, Any] = {
     "slivers": {"pieces": 0, "area_m2": 0.0},
     "summary": [EXAMPLE_CHANGE],
     "rules": EXAMPLE_RULE_CHANGES,
+    "rasters": _UNCHANGED,
     "pieces": EXAMPLE_PIECES,
 }
 EXAMPLE_UPLOAD: dict[str, Any] = {
@@ -490,6 +492,7 @@ class RuleChangesOut(BaseModel):
     intensity: TableChangesOut = Field(description="Keyed by subzone_code; its rows")
     provisions: TableChangesOut = Field(description="Keyed by provision, klass, block, subzone")
     legend: TableChangesOut = Field(description="Keyed by code")
+    raster_rules: TableChangesOut = Field(description="Keyed by raster and subzone_code; rows")
 
 
 class PieceFeature(BaseModel):
@@ -522,4 +525,5 @@ class ComparisonOut(BaseModel):
     slivers: dict[str, float] = Field(description="Pieces under min_area_m2: count and area m2")
     summary: list[ChangeSummary] = Field(description="Area by (from, to) sub-zone, largest first")
     rules: RuleChangesOut
+    rasters: TableChangesOut = Field(description="Keyed by kind: source, sha256 and grid")
     pieces: PieceCollection = Field(description="The changed land, largest first, lon/lat")

@@ -5,7 +5,8 @@ union) in version a's metric CRS, so every area is in m2; b is reprojected to a'
 differ. A piece of land is changed when its sub-zone code differs between a and b, including
 land only one of them covers (its other code is None). Rule tables are compared row by row under
 a key (ITBX: kegiatan and sub-zone; intensity: sub-zone; provisions: provision, class, block and
-sub-zone; legend: code).
+sub-zone; legend: code; raster rules: raster and sub-zone), and the rasters by kind (their
+source, hash and grid: a new flood map is a changed raster).
 """
 
 from __future__ import annotations
@@ -74,6 +75,8 @@ class Comparison:
     intensity: TableChanges
     provisions: TableChanges
     legend: TableChanges
+    raster_rules: TableChanges
+    rasters: TableChanges
 
     @property
     def changed_area_m2(self) -> float:
@@ -89,8 +92,9 @@ class Comparison:
             "summary": list(self.summary),
             "rules": {
                 name: getattr(self, name).to_dict()
-                for name in ("itbx", "intensity", "provisions", "legend")
+                for name in ("itbx", "intensity", "provisions", "legend", "raster_rules")
             },
+            "rasters": self.rasters.to_dict(),
         }
 
 
@@ -104,6 +108,7 @@ def compare(a: PlanData, b: PlanData, *, min_area_m2: float = MIN_AREA_M2) -> Co
         slivers=slivers,
         min_area_m2=min_area_m2,
         **rule_changes(a.rules, b.rules),
+        rasters=_diff(_rasters(a), _rasters(b), lambda key: {"kind": key}),
     )
 
 
@@ -172,6 +177,26 @@ def rule_changes(a: RuleSet, b: RuleSet) -> dict[str, TableChanges]:
             {e.code: plain(e) for e in b.legend},
             lambda key: {"code": key},
         ),
+        "raster_rules": _diff(
+            _grouped(a.raster_rules, lambda r: (r.raster, r.subzone_code)),
+            _grouped(b.raster_rules, lambda r: (r.raster, r.subzone_code)),
+            lambda key: {"raster": key[0], "subzone_code": key[1]},
+        ),
+    }
+
+
+def _rasters(data: PlanData) -> dict[str, dict[str, Any]]:
+    """A version's rasters by kind: what makes one differ (its file, its stored bytes, its grid)."""
+    return {
+        r.kind.value: {
+            "source": r.source,
+            "sha256": r.sha256,
+            "cell_m": r.cell_m,
+            "width": r.width,
+            "height": r.height,
+            "bounds": list(r.bounds),
+        }
+        for r in data.rasters
     }
 
 

@@ -12,6 +12,7 @@ from shapely.geometry import MultiPolygon, box
 from layers.compare import PIECE_COLUMNS, compare
 from layers.model import IntensityRule, ItbxCell, PlanData, SpecialProvision
 from tests.plans import ORIGIN, grid_plan
+from tests.rasters import dem_plane, flood_columns, with_rasters
 
 X0, Y0 = ORIGIN
 
@@ -102,7 +103,7 @@ def test_a_version_compared_with_itself_has_no_changes():
     assert result.pieces.empty and result.summary == ()
     assert result.to_dict()["rules"] == {
         name: {"added": [], "removed": [], "changed": []}
-        for name in ("itbx", "intensity", "provisions", "legend")
+        for name in ("itbx", "intensity", "provisions", "legend", "raster_rules")
     }
 
 
@@ -175,6 +176,38 @@ def test_rule_changes_cell_by_cell_row_by_row():
     ]
     assert [r["provision"] for r in provisions["added"]] == ["KKOP"]
     assert rules["legend"] == {"added": [], "removed": [], "changed": []}
+
+
+def test_raster_rules_and_rasters_are_compared(tmp_path):
+    """A new flood map (deeper water) and a slope rule tightened in R-3 beside one dropped."""
+    first = with_rasters(
+        tmp_path,
+        {"flood_depth": flood_columns(tmp_path / "f1.tif"), "dem": dem_plane(tmp_path / "dem.tif")},
+        ["flood_depth,0.5,,,,,,,", "slope_pct,15,,,,,R-3,,", "slope_pct,20,,,,,K-1,,"],
+    )
+    second = with_rasters(
+        tmp_path,
+        {
+            "flood_depth": flood_columns(tmp_path / "f2.tif", nodata_rows=3),
+            "dem": dem_plane(tmp_path / "dem.tif"),
+        },
+        ["flood_depth,0.5,,,,,,,", "slope_pct,10,,,,,R-3,,"],
+    )
+    result = compare(first, second).to_dict()
+    raster_rules = result["rules"]["raster_rules"]
+    [tightened] = raster_rules["changed"]
+    assert (tightened["raster"], tightened["subzone_code"]) == ("slope_pct", "R-3")
+    assert (tightened["from"][0]["maximum"], tightened["to"][0]["maximum"]) == (15.0, 10.0)
+    assert [(r["raster"], r["subzone_code"]) for r in raster_rules["removed"]] == [
+        ("slope_pct", "K-1")
+    ]
+    rasters = result["rasters"]
+    assert [r["kind"] for r in rasters["changed"]] == ["flood_depth"]
+    [flood] = rasters["changed"]
+    assert (flood["from"]["source"], flood["to"]["source"]) == ("f1.tif", "f2.tif")
+    assert flood["from"]["sha256"] != flood["to"]["sha256"]
+    assert rasters["added"] == rasters["removed"] == []
+    assert compare(first, first).to_dict()["rasters"]["changed"] == []
 
 
 def test_an_empty_version_on_either_side_is_all_added_or_all_removed():

@@ -60,8 +60,8 @@ LOT_AREA_M2 = 480.44
 
 @pytest.fixture(scope="module")
 def web(postgis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
-    """The service on PostGIS: the demo city in force, a draft where some housing became trade,
-    and two land parcels (NIB 00001 on the lot, 00002 beside it) in the demo's region."""
+    """The service on PostGIS: the demo city in force, a draft where some housing became trade
+    and R-3's KDB dropped to 50 %, and two land parcels (NIB 00001 on the lot, 00002 beside it) in the demo's region."""
     with fresh_database(postgis_url) as url, running(url) as svc:
         data = svc.store.load(svc.demo.id)
         zones = data.zones.copy()
@@ -69,7 +69,14 @@ def web(postgis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         zones.loc[rows, "subzone_code"] = "K-2"
         zones.loc[rows, "zone_code"] = "K"
         zones.loc[rows, "subzone_name"] = "Perdagangan dan Jasa Skala WP"
-        draft = svc.store.add_version(svc.demo.plan_id, replace(data, zones=zones), "revisi")
+        intensity = tuple(
+            replace(row, kdb_max_pct=50.0) if row.subzone_code == "R-3" else row
+            for row in data.rules.intensity
+        )
+        rules = replace(data.rules, intensity=intensity)
+        draft = svc.store.add_version(
+            svc.demo.plan_id, replace(data, zones=zones, rules=rules), "revisi"
+        )
         svc.extra["draft"] = draft
         parcels = gpd.GeoDataFrame(
             {"NIB": ["00001", "00002"]},
@@ -332,6 +339,7 @@ def test_the_compare_view_draws_the_zones_that_changed(browser, web):
     page.wait_for_selector("#changed")
     assert "Changed area" in page.inner_text("#comparison")
     assert "R-3 → K-2" in page.inner_text("#comparison")
+    assert page.inner_text("#rule-changes") == "Intensity: 1 changed, 0 added, 0 removed"
     wait_drawn(page)
     watched.shot("5-compare")
     pixels = watched.map_pixels()

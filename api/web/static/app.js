@@ -624,7 +624,19 @@ function renderComparison() {
   $("comparison").replaceChildren(
     el("p", { id: "changed" }, rows.length ? t("changed_area", { area: num(found.changed_area_m2), count: found.pieces.features.length }) : t("no_changes")),
     el("table", { class: "zones" }, rows),
+    ruleChangesView(found),
   );
+}
+
+// The rule tables and rasters that differ between the two versions, one line each.
+function ruleChangesView(found) {
+  const tables = { ...found.rules, rasters: found.rasters };
+  const lines = Object.entries(tables)
+    .filter(([, c]) => c.added.length || c.removed.length || c.changed.length)
+    .map(([name, c]) =>
+      el("li", {}, t("table_changes", { table: t(`table_${name}`), changed: c.changed.length, added: c.added.length, removed: c.removed.length })),
+    );
+  return lines.length ? el("ul", { id: "rule-changes" }, lines) : el("p", { id: "rule-changes", class: "small" }, t("no_rule_changes"));
 }
 
 // -- the page ----------------------------------------------------------------------------------
