@@ -61,7 +61,8 @@ LOT_AREA_M2 = 480.44
 @pytest.fixture(scope="module")
 def web(postgis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     """The service on PostGIS: the demo city in force, a draft where some housing became trade
-    and R-3's KDB dropped to 50 %, and two land parcels (NIB 00001 on the lot, 00002 beside it) in the demo's region."""
+    and R-3's KDB dropped to 50 %, and two land parcels (NIB 00001 on the lot, 00002 beside it)
+    in the demo's region."""
     with fresh_database(postgis_url) as url, running(url) as svc:
         data = svc.store.load(svc.demo.id)
         zones = data.zones.copy()
