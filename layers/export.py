@@ -1,5 +1,6 @@
 """A plan version as one GeoPackage an analyst or QGIS opens as it is: its zones and overlays in
-the plan's metric CRS, its rule tables as attribute tables, and a row saying what it is."""
+the plan's metric CRS, its rule tables as attribute tables, its rasters as raster tables (float32
+gridded coverage, the stored values exactly, NaN for nodata), and a row saying what it is."""
 
 from __future__ import annotations
 
@@ -8,13 +9,23 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 import pyogrio
+import rasterio
+from rasterio.io import MemoryFile
 
 from layers.errors import PlanInputError
 from layers.model import plain
 from layers.store import PlanStore
 
 #: Rule tables written, by the attribute of ``RuleSet`` they come from.
-RULE_TABLES = ("activities", "cells", "legend", "crosswalk", "intensity", "provisions")
+RULE_TABLES = (
+    "activities",
+    "cells",
+    "legend",
+    "crosswalk",
+    "intensity",
+    "provisions",
+    "raster_rules",
+)
 
 
 def export_version(store: PlanStore, version_id: int, target: str | Path) -> list[str]:
@@ -42,6 +53,10 @@ def export_version(store: PlanStore, version_id: int, target: str | Path) -> lis
                     table[column] = table[column].map(", ".join)
             _write(table, target, f"rule_{name}", spatial=False)
             layers.append(f"rule_{name}")
+    for raster in store.rasters(version_id):
+        name = f"raster_{raster.kind.value}"
+        _write_raster(raster.data, target, name)
+        layers.append(name)
     about = {
         "plan_id": plan.id,
         "plan_name": plan.name,
@@ -71,3 +86,21 @@ def _write(frame: pd.DataFrame, target: Path, layer: str, *, spatial: bool) -> N
         )
     else:
         pyogrio.write_dataframe(frame, target, layer=layer, driver="GPKG")
+
+
+def _write_raster(geotiff: bytes, target: Path, table: str) -> None:
+    """A stored GeoTIFF (float32, NaN for nodata) as a raster table of the GeoPackage, beside
+    its vector layers, with the same cells and values."""
+    with MemoryFile(geotiff) as memory, memory.open() as source:
+        profile = {
+            "driver": "GPKG",
+            "width": source.width,
+            "height": source.height,
+            "count": 1,
+            "dtype": "float32",
+            "crs": source.crs,
+            "transform": source.transform,
+        }
+        options = {"RASTER_TABLE": table, "APPEND_SUBDATASET": "YES", "TILE_FORMAT": "TIFF"}
+        with rasterio.open(target, "w", **profile, **options) as out:
+            out.write(source.read(1), 1)

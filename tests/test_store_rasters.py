@@ -8,12 +8,16 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+import numpy as np
+import pyogrio
 import pytest
+import rasterio
 from shapely.geometry import box
 from sqlalchemy import func, select
 
 from layers import schema
 from layers.errors import NotFoundError, StoreError
+from layers.export import export_version
 from layers.model import ItbxCell, PlanData, RasterInfo, RasterKind, content_hash
 from layers.store import PlanStore
 from layers.store_gpkg import GeoPackageStore
@@ -78,6 +82,25 @@ def test_a_versions_rasters_are_listed_from_the_catalogue_and_read_one_by_one(st
     assert store.raster_list(bare.id) == ()
     with pytest.raises(NotFoundError, match="has no dem raster"):
         store.raster(bare.id, RasterKind.DEM)
+
+
+def test_an_exported_version_holds_its_rasters_as_raster_tables(store, rastered, tmp_path):
+    """``simtaru export``: each raster a float32 raster table beside the vector layers, the
+    stored values to the bit (NaN for nodata), and the raster rules as a table."""
+    version = store.add_version(new_plan(store).id, rastered, "with rasters")
+    layers = export_version(store, version.id, tmp_path / "v.gpkg")
+    assert {f"raster_{r.kind.value}" for r in rastered.rasters} <= set(layers)
+    assert {"zones", "rule_raster_rules", "plan_version"} <= set(layers)
+    rules = pyogrio.read_dataframe(tmp_path / "v.gpkg", layer="rule_raster_rules")
+    assert list(rules["raster"]) == [r.raster for r in rastered.rules.raster_rules]
+    for raster in rastered.rasters:
+        grid = raster.grid()
+        with rasterio.open(f"GPKG:{tmp_path / 'v.gpkg'}:raster_{raster.kind.value}") as table:
+            values = table.read(1)
+            assert table.crs.to_epsg() == rastered.crs_epsg
+            assert table.transform.almost_equals(grid.transform)
+        assert values.dtype == np.float32
+        assert np.array_equal(values, grid.values.astype(np.float32), equal_nan=True)
 
 
 def test_the_engine_of_a_stored_version_decides_as_the_import_does(store, rastered):
