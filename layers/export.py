@@ -13,19 +13,11 @@ import rasterio
 from rasterio.io import MemoryFile
 
 from layers.errors import PlanInputError
-from layers.model import plain
+from layers.model import RULE_TABLES, plain
 from layers.store import PlanStore
 
 #: Rule tables written, by the attribute of ``RuleSet`` they come from.
-RULE_TABLES = (
-    "activities",
-    "cells",
-    "legend",
-    "crosswalk",
-    "intensity",
-    "provisions",
-    "raster_rules",
-)
+EXPORTED_TABLES = (*RULE_TABLES, "raster_rules")
 
 
 def export_version(store: PlanStore, version_id: int, target: str | Path) -> list[str]:
@@ -44,7 +36,7 @@ def export_version(store: PlanStore, version_id: int, target: str | Path) -> lis
             _write(frame, target, name, spatial=True)
             layers.append(name)
     rules = store.rules(version_id)
-    for name in RULE_TABLES:
+    for name in EXPORTED_TABLES:
         rows = [plain(item) for item in getattr(rules, name)]
         if rows:
             table = pd.DataFrame(rows)

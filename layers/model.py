@@ -232,6 +232,11 @@ class RasterRule:
     legal_basis: str | None = None
 
 
+#: The rule set's tables in the order its canonical form (and hash) lists them; raster rules,
+#: added later, follow them where there are some.
+RULE_TABLES = ("activities", "cells", "legend", "crosswalk", "intensity", "provisions")
+
+
 @dataclass(frozen=True)
 class RuleSet:
     """The zoning regulation of a plan version. ``subzones`` maps each sub-zone code the rules know
@@ -260,17 +265,7 @@ class RuleSet:
         )
         return {
             "subzones": dict(self.subzones),
-            **{
-                name: [plain(item) for item in getattr(self, name)]
-                for name in (
-                    "activities",
-                    "cells",
-                    "legend",
-                    "crosswalk",
-                    "intensity",
-                    "provisions",
-                )
-            },
+            **{name: [plain(item) for item in getattr(self, name)] for name in RULE_TABLES},
             "sources": list(self.sources),
             "settings": dict(sorted(self.settings.items())),
             **raster,
