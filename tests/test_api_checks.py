@@ -64,7 +64,7 @@ def test_a_dry_run_records_nothing(service):
         http.post("/v1/checks", json={**BODY, "application_id": "DRY-1"})
         listed = http.get("/v1/decisions", params={"application_id": "DRY-1"})
     assert listed.status_code == 200
-    assert listed.json() == {"decisions": []}
+    assert listed.json() == {"decisions": [], "next": None}
 
 
 def test_epsg_4326_is_read_latitude_first_and_crs84_longitude_first(service):
