@@ -11,7 +11,7 @@ import psycopg
 import pyogrio
 import pytest
 import shapely
-from hypothesis import given, settings
+from hypothesis import assume, given, note, settings
 from hypothesis import strategies as st
 from numpy.typing import NDArray
 from sqlalchemy import make_url
@@ -247,11 +247,19 @@ def shapes(draw: st.DrawFn) -> shapely.Geometry:
 def test_kernel_agrees_with_geos_on_random_shapes(
     parcel: shapely.Geometry, zone: shapely.Geometry
 ) -> None:
-    got = areas([parcel], [zone])[0]
-    expected = shapely.area(shapely.intersection(parcel, zone))
-    assert abs(got - expected) <= 1e-9 * expected + 1e-6
+    note(f"parcel {parcel.wkt}")  # shapely's repr is cut short: the WKT reproduces a failure
+    note(f"zone {zone.wkt}")
     if shapely.is_valid(parcel) and not shapely.is_empty(parcel):
         assert _pack_parcels(np.array([parcel])).ok[0], "a valid parcel was left to GEOS"
+    try:
+        expected = shapely.area(shapely.intersection(parcel, zone))
+    except shapely.errors.GEOSException:
+        # GEOS cannot overlay this pair (seen once in CI, not in 25,000 examples since): there
+        # is nothing to compare with. A valid parcel was vouched for above; a pair the kernel
+        # leaves to GEOS and GEOS cannot overlay is named (test_a_pair_geos_cannot_overlay...).
+        assume(False)
+    got = areas([parcel], [zone])[0]
+    assert abs(got - expected) <= 1e-9 * expected + 1e-6
 
 
 # The real plan: every parcel of Jagoi Babang against its zones.
