@@ -3,6 +3,7 @@ keeps do not change a single decision."""
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 from concurrent.futures import ThreadPoolExecutor
 
@@ -10,7 +11,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
-from shapely.geometry import Point, Polygon, box
+from shapely.geometry import MultiPolygon, Point, Polygon, box
 
 import permits.batch
 from permits.application import Application, Building
@@ -102,6 +103,31 @@ def test_a_batch_gives_each_parcel_the_single_checks_decision(engine, parcels):
         overlaid += any(f.rule.startswith("provision.") for f in single.findings)
     assert compared >= 55 and overlaid >= 3
     assert len({d.outcome for d in results.decision}) >= 4
+
+
+def test_a_parcel_geos_cannot_overlay_with_the_plan_does_not_stop_the_batch():
+    """A plan read straight into a notebook with a self-crossing zone (an import would have
+    reported it): the lots GEOS cannot overlay with it are not assessable, saying why; the
+    other lots of the chunk are decided as ever."""
+    data = grid_plan(size=4)
+    zones = data.zones.copy()
+    bowtie = Polygon([(X0 + 100, Y0), (X0 + 200, Y0 + 100), (X0 + 200, Y0), (X0 + 100, Y0 + 100)])
+    zones.loc[1, "geometry"] = MultiPolygon([bowtie])
+    crossed = Engine.build(dataclasses.replace(data, zones=zones), REF)
+    lots = [
+        box(X0 + 140, Y0 + 10, X0 + 160, Y0 + 90),
+        box(X0 + 10, Y0 + 10, X0 + 30, Y0 + 30),
+        box(X0 + 90, Y0 + 20, X0 + 110, Y0 + 40),
+    ]
+    frame = gpd.GeoDataFrame({"activity": ["68111"] * 3}, geometry=lots, crs=32650)
+    results = check_many(frame, crossed)
+    outcomes = ["not_assessable", "approved_with_conditions", "not_assessable"]
+    assert list(results["outcome"]) == outcomes
+    why = results["decision"].iloc[0].findings[0].message_en
+    assert why.startswith("The parcel cannot be assessed: GEOS cannot overlay the parcel")
+    assert "TopologyException" in why
+    alone = check_many(frame.iloc[[1]], Engine.build(data, REF))["decision"].iloc[0]
+    assert results["decision"].iloc[1].zones == alone.zones
 
 
 def test_the_collector_runs_again_after_a_batch(engine, parcels, monkeypatch):
