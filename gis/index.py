@@ -19,6 +19,7 @@ from numpy.typing import NDArray
 from shapely.geometry.base import BaseGeometry
 
 from gis.areas import PackedZones
+from gis.errors import GeometryError
 
 #: Overlaps under a square millimetre (m2) are floating-point noise of two algorithms meeting on a
 #: shared edge (GEOS may leave 1e-14 m2 where the exact area is 0), not land in a zone.
@@ -67,7 +68,13 @@ class ZoneIndex:
         if len(covering):
             return Overlap(self._owner[covering.min(keepdims=True)], np.array([parcel.area]))
         candidates = self._tree.query(one)[1]
-        areas = self._packed.parcel_areas(parcel, candidates)
+        try:
+            areas = self._packed.parcel_areas(parcel, candidates)
+        except GeometryError as exc:
+            reason = exc.__cause__ or exc  # GEOS's own words, not the pair's place
+            raise GeometryError(
+                f"parcel: GEOS cannot overlay it with the plan's zones ({reason})"
+            ) from exc
         return _by_zone(self._owner[candidates], areas)
 
     def piece(self, parcel: BaseGeometry, rows: NDArray[np.intp]) -> BaseGeometry:

@@ -14,6 +14,7 @@ import pytest
 from shapely.geometry import MultiPolygon, Point, Polygon, box
 
 import permits.batch
+from gis.errors import GeometryError
 from permits.application import Application, Building
 from permits.batch import check_many
 from permits.decision import PlanRef
@@ -126,6 +127,8 @@ def test_a_parcel_geos_cannot_overlay_with_the_plan_does_not_stop_the_batch():
     why = results["decision"].iloc[0].findings[0].message_en
     assert why.startswith("The parcel cannot be assessed: GEOS cannot overlay the parcel")
     assert "TopologyException" in why
+    with pytest.raises(GeometryError, match="parcel: GEOS cannot overlay it with the plan's"):
+        crossed.check(Application(lots[0], "68111", crs="EPSG:32650"))
     alone = check_many(frame.iloc[[1]], Engine.build(data, REF))["decision"].iloc[0]
     assert results["decision"].iloc[1].zones == alone.zones
 
