@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import rasterio
@@ -38,10 +39,11 @@ class RasterError(SimtaruError):
 
 @dataclass(frozen=True)
 class Grid:
-    """One band in memory, north up: values as float64 with NaN where the source had nodata,
+    """One band in memory, north up: values as floats with NaN where the source had nodata
+    (float64 as read from a source; float32, as stored, for a plan's grid an engine holds),
     the affine transform of the upper-left corner, and the EPSG code of its (metric) CRS."""
 
-    values: NDArray[np.float64]
+    values: NDArray[np.floating[Any]]
     transform: Affine
     crs_epsg: int
 
@@ -147,23 +149,32 @@ def encode_grid(grid: Grid) -> bytes:
 
 
 def decode_grid(data: bytes, name: str) -> Grid:
-    """A grid from the GeoTIFF bytes ``encode_grid`` made (``name`` says which in messages)."""
+    """A grid from the GeoTIFF bytes ``encode_grid`` made (``name`` says which in messages),
+    float32 as stored: half the memory of float64 in every worker, and the same numbers, since
+    statistics widen the cells they read to float64 first."""
     try:
         with MemoryFile(data) as memory, memory.open() as src:
             epsg = src.crs.to_epsg() if src.crs is not None else None
             if epsg is None:
                 raise CRSError(f"{name}: the stored raster has no EPSG code")
-            return _read(src, name, epsg, 1, False)
+            return _read(src, name, epsg, 1, False, np.float32)
     except RasterioIOError as exc:
         raise RasterError(f"{name}: the stored raster cannot be read ({exc})") from None
 
 
-def _read(src: DatasetReader, name: str, target_epsg: int, band: int, categorical: bool) -> Grid:
+def _read(
+    src: DatasetReader,
+    name: str,
+    target_epsg: int,
+    band: int,
+    categorical: bool,
+    dtype: type[np.floating[Any]] = np.float64,
+) -> Grid:
     if src.crs is None:
         raise CRSError(f"{name}: the raster has no CRS; give it one (GDAL)")
     if not 1 <= band <= src.count:
         raise RasterError(f"{name}: no band {band} (it has {src.count})")
-    data = src.read(band, masked=True).astype(np.float64).filled(np.nan)
+    data = src.read(band, masked=True).astype(dtype).filled(np.nan)
     north_up = src.transform.b == 0 and src.transform.d == 0 and src.transform.e < 0
     if src.crs == CRS.from_epsg(target_epsg) and north_up:
         return Grid(data, src.transform, target_epsg)
@@ -289,7 +300,7 @@ def _cover(grid: Grid, polygon: BaseGeometry) -> _Cover:
     edge = ~shapely.contains_properly(polygon, boxes)
     weights = np.full(len(boxes), grid.cell_area_m2)
     weights[edge] = shapely.area(shapely.intersection(boxes[edge], polygon))
-    values = grid.values[rows, cols]
+    values = grid.values[rows, cols].astype(np.float64)
     finite = np.isfinite(values)
     valid = finite & (weights > 0)
     nodata = float(weights[~finite].sum()) / area

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import rasterio
 import shapely
+import shapely.affinity
 from rasterio.features import rasterize
 from rasterio.transform import from_origin
 
@@ -160,6 +161,26 @@ def test_the_stored_geotiff_gives_the_grid_back_and_the_same_bytes(tmp_path):
     assert encode_grid(back) == data, "a decoded grid encodes to the bytes it came from"
     with pytest.raises(RasterError, match="stored raster cannot be read"):
         decode_grid(b"not a tiff", "dem raster (dem.tif)")
+
+
+def test_a_stored_grid_held_as_float32_gives_float64s_statistics_to_the_bit(shared_data):
+    """The engine holds a plan's grids as stored (float32, half the memory): every statistic
+    and class share over real lots is what the same grid widened to float64 gives."""
+    dem = read_grid(shared_data / "rasters" / "dem.tif", 32748)
+    stored = decode_grid(encode_grid(dem), "dem")
+    assert stored.values.dtype == np.float32
+    wide = Grid(stored.values.astype(np.float64), stored.transform, stored.crs_epsg)
+    rng = np.random.default_rng(3)
+    x0, y0, x1, y1 = stored.bounds
+    for x, y, w, h, angle in zip(
+        *rng.uniform([x0, y0, 10, 10, 0], [x1 - 200, y1 - 200, 120, 90, 90], (60, 5)).T,
+        strict=True,
+    ):
+        lot = shapely.affinity.rotate(shapely.box(x, y, x + w, y + h), angle)
+        for q in (50.0, 90.0):
+            assert coverage_stats(stored, lot, q) == coverage_stats(wide, lot, q)
+        classes = frozenset({float(np.nanmedian(stored.values))})
+        assert class_share(stored, lot, classes) == class_share(wide, lot, classes)
 
 
 def test_a_crop_keeps_the_cells_over_the_bounds_and_a_margin(columns):
