@@ -214,6 +214,10 @@ def test_a_kbli_of_several_kegiatan_forbidden_for_some_needs_review(engine):
     k1 = finding(check(engine, lot(120, 120, 140, 140), "68120"), "activity")
     assert (k1.status, k1.effect, k1.limit) == (Status.PASS, Effect.CONDITION, "B")
     assert [c["code"] for c in k1.details["conditions"]] == ["B1", "T3"]
+    assert k1.details["kegiatan"] == [
+        {"activity_id": "68111", "name": "Rumah tinggal", "cell": "T3"},
+        {"activity_id": "52101", "name": "Pergudangan", "cell": "B1"},
+    ]
     assert check(engine, lot(220, 120, 240, 140), "68120").outcome is Outcome.REJECTED
     named = check(engine, lot(20, 120, 40, 140), "Rumah tinggal")  # the kegiatan named decides
     assert finding(named, "activity").status is Status.PASS

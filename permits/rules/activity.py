@@ -241,8 +241,34 @@ def _finding(
         measured="; ".join(cell.raw for cell in verdict.cells),
         limit=verdict.klass.value,
         subzone_code=verdict.subzone_code,
-        details={"activity_ids": list(ids), "policy": policy, "conditions": conditions},
+        details=_details(plan, ids, verdict, policy, conditions),
     )
+
+
+def _details(
+    plan: CompiledPlan,
+    ids: tuple[str, ...],
+    verdict: Verdict,
+    policy: str,
+    conditions: list[dict[str, str]],
+) -> dict[str, object]:
+    """What the finding rests on; for an activity of several kegiatan, each one's own cell, so
+    that a planner sees which kegiatan each condition comes from."""
+    details: dict[str, object] = {
+        "activity_ids": list(ids),
+        "policy": policy,
+        "conditions": conditions,
+    }
+    if len(verdict.cells) > 1:
+        details["kegiatan"] = [
+            {
+                "activity_id": c.activity_id,
+                "name": plan.activities[c.activity_id].name,
+                "cell": c.raw,
+            }
+            for c in verdict.cells
+        ]
+    return details
 
 
 def _per_subzone(
