@@ -25,7 +25,6 @@ import pandas as pd
 import pyproj
 import shapely
 from numpy.typing import NDArray
-from shapely.errors import GEOSException
 
 from gis.errors import GeometryError
 from gis.geometry import repair_polygons
@@ -136,7 +135,7 @@ def _locate(engine: Engine, crs: pyproj.CRS, given: NDArray[np.object_]) -> _Loc
     try:
         zones = engine.plan.index.overlap_many(repaired[index])
         overlays = engine.plan.overlays.overlap_many(repaired[index])
-    except (GeometryError, GEOSException):
+    except GeometryError:
         index, zones, overlays = _one_by_one(engine, repaired, index, problems)
     overlaps = [Overlap(z, a) for z, a in _split(len(given), index, *zones)]
     return _Located(
@@ -170,10 +169,17 @@ def _one_by_one(
     for row in index.tolist():
         one = parcels[row : row + 1]
         try:
-            z, o = engine.plan.index.overlap_many(one), engine.plan.overlays.overlap_many(one)
-        except (GeometryError, GEOSException) as exc:
+            z = engine.plan.index.overlap_many(one)
+        except GeometryError as exc:
             reason = exc.__cause__ or exc  # GEOS's own words, not the pair's place in the chunk
             problems[row] = f"GEOS cannot overlay the parcel with the plan's zones ({reason})"
+            continue
+        try:
+            o = engine.plan.overlays.overlap_many(one)
+        except GeometryError as exc:
+            problems[row] = (
+                f"GEOS cannot overlay the parcel with the plan's overlays ({exc.__cause__})"
+            )
             continue
         position = len(kept)
         kept.append(row)

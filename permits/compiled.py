@@ -20,8 +20,10 @@ import numpy as np
 import pandas as pd
 import shapely
 from numpy.typing import NDArray
+from shapely.errors import GEOSException
 from shapely.geometry.base import BaseGeometry
 
+from gis.errors import GeometryError
 from gis.index import ZoneIndex, built
 from layers.model import (
     Activity,
@@ -119,7 +121,12 @@ class Overlays:
         if not len(self.kind) or not len(parcels):
             return _NO_ROWS, _NO_ROWS, _NO_AREAS
         parcel_idx, rows = self.index.query(parcels, predicate="intersects")
-        areas = shapely.area(shapely.intersection(parcels[parcel_idx], self.geometry[rows]))
+        try:
+            areas = shapely.area(shapely.intersection(parcels[parcel_idx], self.geometry[rows]))
+        except GEOSException as exc:
+            raise GeometryError(
+                f"parcel: GEOS cannot overlay it with the plan's overlays ({exc})"
+            ) from exc
         return parcel_idx, rows, np.asarray(areas, dtype=np.float64)
 
     def overlap(self, parcel: BaseGeometry) -> tuple[NDArray[np.intp], NDArray[np.float64]]:

@@ -107,9 +107,9 @@ def test_a_batch_gives_each_parcel_the_single_checks_decision(engine, parcels):
 
 
 def test_a_parcel_geos_cannot_overlay_with_the_plan_does_not_stop_the_batch():
-    """A plan read straight into a notebook with a self-crossing zone (an import would have
-    reported it): the lots GEOS cannot overlay with it are not assessable, saying why; the
-    other lots of the chunk are decided as ever."""
+    """A plan read straight into a notebook with a self-crossing zone or overlay (an import
+    would have reported it): the lots GEOS cannot overlay with it are not assessable, saying
+    why; the other lots of the chunk are decided as ever; a single check is refused."""
     data = grid_plan(size=4)
     zones = data.zones.copy()
     bowtie = Polygon([(X0 + 100, Y0), (X0 + 200, Y0 + 100), (X0 + 200, Y0), (X0 + 100, Y0 + 100)])
@@ -131,6 +131,26 @@ def test_a_parcel_geos_cannot_overlay_with_the_plan_does_not_stop_the_batch():
         crossed.check(Application(lots[0], "68111", crs="EPSG:32650"))
     alone = check_many(frame.iloc[[1]], Engine.build(data, REF))["decision"].iloc[0]
     assert results["decision"].iloc[1].zones == alone.zones
+
+    overlays = data.overlays.copy()
+    overlays.loc[0, "geometry"] = MultiPolygon(
+        [Polygon([(X0, Y0), (X0 + 50, Y0 + 50), (X0 + 50, Y0), (X0, Y0 + 50)])]
+    )
+    crossed = Engine.build(dataclasses.replace(data, overlays=overlays), REF)
+    farmland = gpd.GeoDataFrame(
+        {"activity": ["68111"] * 2},
+        geometry=[box(X0 + 20, Y0 + 5, X0 + 30, Y0 + 45), box(X0 + 60, Y0 + 60, X0 + 80, Y0 + 80)],
+        crs=32650,
+    )
+    decided = check_many(farmland, crossed)
+    assert decided["outcome"].iloc[0] == "not_assessable"
+    assert (
+        "overlay the parcel with the plan's overlays"
+        in decided["decision"].iloc[0].findings[0].message_en
+    )
+    assert decided["outcome"].iloc[1] != "not_assessable"
+    with pytest.raises(GeometryError, match="parcel: GEOS cannot overlay it with the plan's ov"):
+        crossed.check(Application(farmland.geometry.iloc[0], "68111", crs="EPSG:32650"))
 
 
 def test_the_collector_runs_again_after_a_batch(engine, parcels, monkeypatch):
