@@ -135,15 +135,16 @@ def _locate(engine: Engine, crs: pyproj.CRS, given: NDArray[np.object_]) -> _Loc
     try:
         zones = engine.plan.index.overlap_many(repaired[index])
         overlays = engine.plan.overlays.overlap_many(repaired[index])
+        overlaps = [Overlap(z, a) for z, a in _split(len(given), index, *zones)]
+        hits = _split(len(given), index, *overlays)
     except GeometryError:
-        index, zones, overlays = _one_by_one(engine, repaired, index, problems)
-    overlaps = [Overlap(z, a) for z, a in _split(len(given), index, *zones)]
+        overlaps, hits = _one_by_one(engine, repaired, index, problems)
     return _Located(
         problems=problems,
         metric=repaired,
         notes=notes,
         overlaps=overlaps,
-        hits=_split(len(given), index, *overlays),
+        hits=hits,
         wkb=np.array(
             [None if w is None else w.hex().upper() for w in shapely.to_wkb(given, byte_order=1)],
             dtype=object,
@@ -151,51 +152,24 @@ def _locate(engine: Engine, crs: pyproj.CRS, given: NDArray[np.object_]) -> _Loc
     )
 
 
-Pairs = tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.float64]]
-
-
 def _one_by_one(
     engine: Engine,
     parcels: NDArray[np.object_],
     index: NDArray[np.intp],
     problems: list[str | None],
-) -> tuple[NDArray[np.intp], Pairs, Pairs]:
-    """A chunk located parcel by parcel, after GEOS could not overlay one of its pairs (the
-    kernel leaves a few to it): the parcel GEOS fails on gets its problem and is not assessed,
-    the others are measured as the chunk would have measured them (each pair on its own)."""
-    kept: list[int] = []
-    zones: list[Pairs] = []
-    overlays: list[Pairs] = []
+) -> tuple[list[Overlap], list[tuple[NDArray[np.intp], NDArray[np.float64]]]]:
+    """A chunk located parcel by parcel, as a single check locates, after GEOS could not
+    overlay one of its pairs (the kernel leaves a few to it): the parcel GEOS fails on gets the
+    single check's refusal as its problem, the others the areas the chunk would have given."""
+    none = (np.empty(0, dtype=np.intp), np.empty(0, dtype=np.float64))
+    overlaps, hits = [Overlap(*none)] * len(parcels), [none] * len(parcels)
     for row in index.tolist():
-        one = parcels[row : row + 1]
         try:
-            z = engine.plan.index.overlap_many(one)
+            overlaps[row] = engine.plan.index.overlap(parcels[row])
+            hits[row] = engine.plan.overlays.overlap(parcels[row])
         except GeometryError as exc:
-            reason = exc.__cause__ or exc  # GEOS's own words, not the pair's place in the chunk
-            problems[row] = f"GEOS cannot overlay the parcel with the plan's zones ({reason})"
-            continue
-        try:
-            o = engine.plan.overlays.overlap_many(one)
-        except GeometryError as exc:
-            problems[row] = (
-                f"GEOS cannot overlay the parcel with the plan's overlays ({exc.__cause__})"
-            )
-            continue
-        position = len(kept)
-        kept.append(row)
-        zones.append((np.full(len(z[0]), position, dtype=np.intp), z[1], z[2]))
-        overlays.append((np.full(len(o[0]), position, dtype=np.intp), o[1], o[2]))
-    return np.array(kept, dtype=np.intp), _joined(zones), _joined(overlays)
-
-
-def _joined(parts: list[Pairs]) -> Pairs:
-    if not parts:
-        return np.empty(0, np.intp), np.empty(0, np.intp), np.empty(0, np.float64)
-    return (
-        np.concatenate([p[0] for p in parts]),
-        np.concatenate([p[1] for p in parts]),
-        np.concatenate([p[2] for p in parts]),
-    )
+            problems[row] = str(exc)
+    return overlaps, hits
 
 
 def _decide(

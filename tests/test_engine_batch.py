@@ -125,7 +125,9 @@ def test_a_parcel_geos_cannot_overlay_with_the_plan_does_not_stop_the_batch():
     outcomes = ["not_assessable", "approved_with_conditions", "not_assessable"]
     assert list(results["outcome"]) == outcomes
     why = results["decision"].iloc[0].findings[0].message_en
-    assert why.startswith("The parcel cannot be assessed: GEOS cannot overlay the parcel")
+    assert why.startswith(
+        "The parcel cannot be assessed: parcel: GEOS cannot overlay it with the plan's zones"
+    )
     assert "TopologyException" in why
     with pytest.raises(GeometryError, match="parcel: GEOS cannot overlay it with the plan's"):
         crossed.check(Application(lots[0], "68111", crs="EPSG:32650"))
@@ -145,7 +147,7 @@ def test_a_parcel_geos_cannot_overlay_with_the_plan_does_not_stop_the_batch():
     decided = check_many(farmland, crossed)
     assert decided["outcome"].iloc[0] == "not_assessable"
     assert (
-        "overlay the parcel with the plan's overlays"
+        "GEOS cannot overlay it with the plan's overlays"
         in decided["decision"].iloc[0].findings[0].message_en
     )
     assert decided["outcome"].iloc[1] != "not_assessable"
