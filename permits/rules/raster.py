@@ -88,8 +88,7 @@ def assess_rasters(s: Situation) -> tuple[Finding, ...]:
     checks = s.plan.raster_checks
     if not checks:
         return ()
-    measured: dict[tuple[RasterKind, float | None, frozenset[float], str | None], Stats | Share]
-    measured = {}
+    measured: dict[_Measure, Stats | Share] = {}
     places: dict[str | None, Place] = {}
     findings = []
     for check in checks:
@@ -107,6 +106,11 @@ def assess_rasters(s: Situation) -> tuple[Finding, ...]:
             measured[key] = _measure(check, check.grid, place.geometry)
         findings.append(_finding(s, check, measured[key], place))
     return tuple(findings)
+
+
+#: What one measurement is: the raster, its percentile, its classes, and the sub-zone whose
+#: piece it covers (None: the whole parcel). Rules asking for the same share it.
+_Measure = tuple[RasterKind, float | None, frozenset[float], str | None]
 
 
 @dataclass(frozen=True)
