@@ -51,3 +51,28 @@ def test_the_document_says_which_operations_take_a_key():
     assert {} not in check and {"ApiKey": []} in check  # a check needs a key
     assert {} in here  # reads are open by default
     assert "security" not in DOCUMENT["paths"]["/health/live"]["get"]
+
+
+def _refs(node: object) -> list[str]:
+    if isinstance(node, dict):
+        own = [node["$ref"]] if isinstance(node.get("$ref"), str) else []
+        return own + [r for v in node.values() for r in _refs(v)]
+    if isinstance(node, list):
+        return [r for v in node for r in _refs(v)]
+    return []
+
+
+def test_every_reference_resolves_in_the_document():
+    """A client generator follows each $ref from the document's root; one into a nested
+    ``$defs`` of a response (the batch's NDJSON lines once had four) breaks it, and so does an
+    answer documented in a media type the route never sends."""
+    refs = set(_refs(DOCUMENT))
+    assert refs, "the document references its components"
+    components = DOCUMENT["components"]["schemas"]
+    dangling = {r for r in refs if r.removeprefix("#/components/schemas/") not in components}
+    assert dangling == set()
+    lines = DOCUMENT["paths"]["/v1/checks/batch"]["post"]["responses"]["200"]["content"]
+    assert list(lines) == ["application/x-ndjson"]  # the answer is never a JSON document
+    assert lines["application/x-ndjson"]["schema"]["properties"]["decision"]["anyOf"][0] == {
+        "$ref": "#/components/schemas/DecisionOut"
+    }

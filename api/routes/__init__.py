@@ -1,8 +1,11 @@
-"""The service's routes, one module per resource; ``problems`` documents their error answers."""
+"""The service's routes, one module per resource; ``problems`` documents their error answers,
+``component_schema`` a body that FastAPI does not model itself."""
 
 from __future__ import annotations
 
 from typing import Any
+
+from pydantic import BaseModel
 
 from api.errors import PROBLEM_JSON, problem_schema
 
@@ -34,3 +37,12 @@ def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
         )
         for status in statuses
     }
+
+
+def component_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """A model's JSON Schema for a body the route writes itself (NDJSON lines), its nested
+    models pointing at the document's components (every one of them is a route's model too),
+    not at ``$defs`` a client's generator would have to find inside the response."""
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    schema.pop("$defs", None)
+    return schema

@@ -17,7 +17,7 @@ from api.auth import ServicesDep, require
 from api.errors import Problem
 from api.keys import Permission
 from api.metrics import DECISIONS
-from api.routes import problems
+from api.routes import component_schema, problems
 from api.schemas import TEXT, BatchLine, CheckRequest, DecisionOut, json_body
 from api.services import Services
 from gis.errors import GeometryError, SimtaruError
@@ -82,6 +82,7 @@ async def check(
     "/checks/batch",
     summary="Check many applications; the decisions stream back as NDJSON",
     response_model=None,
+    response_class=StreamingResponse,
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -113,7 +114,7 @@ async def check(
     responses={
         200: {
             "description": "One line a request, in order: its decision or its problem",
-            "content": {NDJSON: {"schema": BatchLine.model_json_schema()}},
+            "content": {NDJSON: {"schema": component_schema(BatchLine)}},
         },
         **problems(401, 403, 413, 415, 422),
     },
