@@ -35,9 +35,12 @@ class Overlap:
 
 
 class ZoneIndex:
-    """An STR tree over zone parts, and the parts packed for the exact area kernel."""
+    """An STR tree over zone parts, and the parts packed for the exact area kernel. A plan's
+    overlay polygons are indexed and measured the same way (``layer`` names them in errors):
+    a parcel's share of a hazard zone is as exact as its share of a sub-zone."""
 
-    def __init__(self, zones: NDArray[np.object_]) -> None:
+    def __init__(self, zones: NDArray[np.object_], layer: str = "zones") -> None:
+        self.layer = layer
         parts, owner = shapely.get_parts(np.asarray(zones, dtype=object), return_index=True)
         self._parts: NDArray[np.object_] = parts
         self._owner: NDArray[np.intp] = owner.astype(np.intp)
@@ -73,7 +76,7 @@ class ZoneIndex:
         except GeometryError as exc:
             reason = exc.__cause__ or exc  # GEOS's own words, not the pair's place
             raise GeometryError(
-                f"parcel: GEOS cannot overlay it with the plan's zones ({reason})"
+                f"parcel: GEOS cannot overlay it with the plan's {self.layer} ({reason})"
             ) from exc
         return _by_zone(self._owner[candidates], areas)
 

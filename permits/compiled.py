@@ -18,13 +18,10 @@ from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
-import shapely
 from numpy.typing import NDArray
-from shapely.errors import GEOSException
 from shapely.geometry.base import BaseGeometry
 
-from gis.errors import GeometryError
-from gis.index import ZoneIndex, built
+from gis.index import ZoneIndex
 from layers.model import (
     Activity,
     IntensityRule,
@@ -98,43 +95,32 @@ class Zones:
 
 @dataclass(frozen=True)
 class Overlays:
-    """The version's overlay polygons with an index; ``kind``/``klass``/``ceiling_m`` by row."""
+    """The version's overlay polygons, indexed and measured as the zones are (the exact area
+    kernel, a parcel inside one part taking its own area); ``kind``/``klass``/``ceiling_m`` by
+    row."""
 
     geometry: NDArray[np.object_]
     kind: NDArray[np.object_]
     klass: NDArray[np.object_]
     name: NDArray[np.object_]
     ceiling_m: NDArray[np.float64]
-    index: shapely.STRtree
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        """Unpickled (a Dask worker's engine): the tree built before any query (see ``built``)."""
-        self.__dict__.update(state)
-        built(self.index)
+    index: ZoneIndex
 
     def overlap_many(
         self, parcels: NDArray[np.object_]
     ) -> tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.float64]]:
-        """(parcel row, overlay row, area m2) for every overlay polygon a parcel intersects, by
-        parcel, for all parcels in one tree query. GEOS measures the areas (each pair alike
-        whether asked for one parcel or many), as overlays are few beside the zones."""
+        """(parcel row, overlay row, area m2) for every overlay a parcel overlaps by more than
+        ``NOISE_M2``, by parcel then row: what ``overlap`` gives each parcel alone."""
         if not len(self.kind) or not len(parcels):
             return _NO_ROWS, _NO_ROWS, _NO_AREAS
-        parcel_idx, rows = self.index.query(parcels, predicate="intersects")
-        try:
-            areas = shapely.area(shapely.intersection(parcels[parcel_idx], self.geometry[rows]))
-        except GEOSException as exc:
-            raise GeometryError(
-                f"parcel: GEOS cannot overlay it with the plan's overlays ({exc})"
-            ) from exc
-        return parcel_idx, rows, np.asarray(areas, dtype=np.float64)
+        return self.index.overlap_many(parcels)
 
     def overlap(self, parcel: BaseGeometry) -> tuple[NDArray[np.intp], NDArray[np.float64]]:
-        """The overlay rows one parcel intersects and the area (m2) in each."""
+        """The overlay rows one parcel overlaps and the area (m2) in each."""
         if not len(self.kind):
             return _NO_ROWS, _NO_AREAS
-        _, rows, areas = self.overlap_many(np.array([parcel], dtype=object))
-        return rows, areas
+        found = self.index.overlap(parcel)
+        return found.zones, found.areas
 
 
 @dataclass(frozen=True)
@@ -288,11 +274,13 @@ def _flags(value: Any) -> dict[str, str]:
 def _overlays(data: PlanData) -> Overlays:
     frame = data.overlays
     geoms = np.asarray(frame.geometry.array, dtype=object)
+    index = ZoneIndex(geoms, "overlays")
+    index.warm()
     return Overlays(
         geometry=geoms,
         kind=_column(frame, "kind"),
         klass=_column(frame, "klass"),
         name=_column(frame, "name"),
         ceiling_m=np.asarray(frame["ceiling_m"], dtype=np.float64),
-        index=built(shapely.STRtree(geoms)),
+        index=index,
     )

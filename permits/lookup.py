@@ -12,7 +12,6 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 
@@ -206,13 +205,13 @@ def _provisions(plan: CompiledPlan, probe: BaseGeometry, rows: list[int]) -> tup
                 found.append(Provision(kind, value, f"zone flag {column}"))
     overlays = plan.overlays
     if len(overlays.kind):
-        hits = overlays.index.query(probe, predicate="intersects")
-        areas = (
-            np.asarray(shapely.area(shapely.intersection(probe, overlays.geometry[hits])))
-            if probe.geom_type != "Point"
-            else [None] * len(hits)
-        )
-        for row, area in zip(hits, areas, strict=True):
+        if isinstance(probe, shapely.Point):
+            hits = overlays.index.zones_at(probe)
+            areas: list[float | None] = [None] * len(hits)
+        else:
+            hits, measured = overlays.overlap(probe)
+            areas = list(measured.tolist())
+        for row, area in zip(hits.tolist(), areas, strict=True):
             ceiling = float(overlays.ceiling_m[row])
             found.append(
                 Provision(

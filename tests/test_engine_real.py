@@ -1,5 +1,6 @@
-"""The engine on the real Jagoi Babang plan: every parcel's areas and shares agree with PostGIS,
-and one engine serves many threads at once."""
+"""The engine on the real Jagoi Babang plan (its zones and its LP2B overlay): every parcel's
+areas and shares agree with PostGIS, in the zones and in the overlay, and one engine serves many
+threads at once."""
 
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ import pytest
 import shapely
 from sqlalchemy import text
 
-from layers.model import PlanData, Region, RuleSet, empty_overlays
+from gis.parse import prepare_parcel
+from layers.model import PlanData, Region, RuleSet
 from layers.store_postgis import PostgisStore
-from layers.zoning import read_zoning
+from layers.zoning import read_overlay, read_zoning
 from permits.application import Application
 from permits.batch import check_many
 from permits.engine import Engine, plan_ref
@@ -21,12 +23,15 @@ from permits.engine import Engine, plan_ref
 
 @pytest.fixture(scope="module")
 def jagoi(shared_data, postgis_url):
-    """The plan stored in PostGIS (zones in EPSG:32649) and its engine, built from the store."""
-    zoning = read_zoning(shared_data / "jagoibabang" / "KONSEPPOLARUANG_5.geojson")
+    """The plan stored in PostGIS (zones and the LP2B overlay in EPSG:32649) and its engine,
+    built from the store."""
+    folder = shared_data / "jagoibabang"
+    zoning = read_zoning(folder / "KONSEPPOLARUANG_5.geojson")
+    lp2b, _ = read_overlay(folder / "LP2B_4.geojson", "LP2B", crs_epsg=32649, klass_column="LP2B_1")
     store = PostgisStore(postgis_url, migrate=False)
     store.ensure_region(Region("6107", "Kabupaten Bengkayang", (108.7, 0.3, 110.3, 1.7)))
     plan = store.create_plan("6107", "RDTR Jagoi Babang", "uji")
-    data = PlanData(zoning.zones, empty_overlays(32649), RuleSet(), 32649)
+    data = PlanData(zoning.zones, lp2b, RuleSet(), 32649)
     version = store.add_version(plan.id, data, "konsep")
     engine = Engine.from_store(store, version.id)
     parcels = gpd.read_file(shared_data / "jagoibabang" / "HAT_3.geojson")
@@ -34,10 +39,15 @@ def jagoi(shared_data, postgis_url):
     store.close()
 
 
-def postgis_areas(store, version, parcels) -> dict[int, dict[str, float]]:
-    """ST_Area(ST_Intersection(...)) per parcel and zone, computed by PostGIS alone."""
+def postgis_areas(
+    store, version, parcels, layer: str = "zones", key: str = "zone_id"
+) -> dict[int, dict[str, float]]:
+    """ST_Area(ST_Intersection(...)) per parcel and zone (or overlay), computed by PostGIS
+    alone."""
     with store.engine.begin() as conn:
-        conn.execute(text("CREATE TEMP TABLE hat (id int, geom geometry(MultiPolygon, 4326))"))
+        conn.execute(
+            text("CREATE TEMP TABLE hat (id int, geom geometry(MultiPolygon, 4326)) ON COMMIT DROP")
+        )
         rows = [
             {"id": i, "wkb": shapely.to_wkb(g, hex=True)} for i, g in enumerate(parcels.geometry)
         ]
@@ -49,10 +59,10 @@ def postgis_areas(store, version, parcels) -> dict[int, dict[str, float]]:
         )
         result = conn.execute(
             text(
-                f"SELECT h.id, z.zone_id, ST_Area(ST_Intersection(t.geom, z.geom)) "
+                f"SELECT h.id, z.{key}, ST_Area(ST_Intersection(t.geom, z.geom)) "
                 f"FROM (SELECT id, ST_Transform(geom, 32649) AS geom FROM hat) t "
                 f"JOIN hat h ON h.id = t.id "
-                f'JOIN "zones_v{version.id}" z ON ST_Intersects(t.geom, z.geom)'
+                f'JOIN "{layer}_v{version.id}" z ON ST_Intersects(t.geom, z.geom)'
             )
         ).all()
     areas: dict[int, dict[str, float]] = defaultdict(dict)
@@ -85,6 +95,42 @@ def test_every_parcel_agrees_with_postgis_single_and_bulk(jagoi):
         assert_agrees(expected[i], single.zones, lot)
         # The notebook's batch and the service's single check: one decision, byte for byte.
         assert bulk["decision"].iloc[i].to_json_bytes() == single.to_json_bytes()
+
+
+def test_every_parcel_overlaps_the_overlay_as_postgis_says(jagoi):
+    """The LP2B areas a decision's provisions cite come from the zones' exact area kernel too:
+    each parcel's area in each overlay polygon agrees with PostGIS, a parcel inside one polygon
+    takes its own area, and a decision cites every square metre of it (as applied, or as a
+    sliver under the tolerance) where no zone flag of LP2B merges with it."""
+    store, version, engine, parcels = jagoi
+    expected = postgis_areas(store, version, parcels, "overlays", "overlay_id")
+    assert sum(len(v) > 0 for v in expected.values()) >= 100
+    ids = store.load(version.id).overlays["overlay_id"].tolist()
+    crs = parcels.crs.to_string()
+    inside = cited_alone = 0
+    for i, geom in enumerate(parcels.geometry):
+        metric = prepare_parcel(geom, crs, 32649).geometry
+        rows, areas = engine.plan.overlays.overlap(metric)
+        got = {ids[r]: float(a) for r, a in zip(rows, areas, strict=True)}
+        lot = metric.area
+        for overlay in expected.get(i, {}).keys() | got.keys():
+            a, b = expected.get(i, {}).get(overlay, 0.0), got.get(overlay, 0.0)
+            assert abs(a - b) <= 1e-6 * lot, (i, overlay, a, b)
+        inside += list(got.values()) == [lot]
+        if got:
+            decision = engine.check(Application(geom, "47111", crs=crs))
+            cited = [
+                f
+                for f in decision.findings
+                if f.rule.startswith("provision.LP2B")
+                and "overlay LP2B" in f.details.get("source", "overlay LP2B")  # or a sliver
+            ]
+            assert cited, i
+            if not any("zone flag" in f.details.get("source", "") for f in cited):
+                measured = sum(f.measured for f in cited)
+                assert measured == pytest.approx(sum(got.values()), rel=1e-12), i
+                cited_alone += 1
+    assert inside > 0 and cited_alone > 0
 
 
 def test_one_engine_many_threads_same_decisions(jagoi):
