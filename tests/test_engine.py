@@ -152,6 +152,22 @@ def test_overlay_cap_and_zone_flag_condition(engine):
     assert decision.outcome is Outcome.REJECTED
 
 
+def test_an_overlay_met_only_along_an_edge_is_not_touched(engine):
+    """The LP2B overlay ends at x = 50 m: a lot from there on shares its edge and is not in it;
+    a lot reaching 2 cm over the edge is, by a sliver that is reported and does not decide."""
+    beside = check(engine, lot(50, 10, 80, 40), "68111")
+    assert not [f for f in beside.findings if f.rule.startswith("provision.LP2B")]
+    over = check(engine, lot(49.98, 10, 80, 40), "68111")
+    [sliver] = [f for f in over.findings if f.rule.startswith("provision.LP2B")]
+    assert sliver.rule == "provision.LP2B.sliver" and sliver.effect is Effect.NONE
+    assert sliver.measured == pytest.approx(0.6, rel=1e-9)
+    frame = gpd.GeoDataFrame(
+        {"activity": ["68111"] * 2}, geometry=[lot(50, 10, 80, 40), lot(49.98, 10, 80, 40)], crs=UTM
+    )
+    batch = check_many(frame, engine)["decision"]
+    assert [d.to_json_bytes() for d in batch] == [beside.to_json_bytes(), over.to_json_bytes()]
+
+
 def test_a_provision_flagged_and_overlaid_is_counted_once():
     data = grid_plan()
     krb = data.overlays.iloc[[0]].assign(kind="KRB", klass="Rawan Banjir Sedang")
