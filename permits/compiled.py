@@ -99,7 +99,6 @@ class Overlays:
     kernel, a parcel inside one part taking its own area); ``kind``/``klass``/``ceiling_m`` by
     row."""
 
-    geometry: NDArray[np.object_]
     kind: NDArray[np.object_]
     klass: NDArray[np.object_]
     name: NDArray[np.object_]
@@ -277,7 +276,6 @@ def _overlays(data: PlanData) -> Overlays:
     index = ZoneIndex(geoms, "overlays")
     index.warm()
     return Overlays(
-        geometry=geoms,
         kind=_column(frame, "kind"),
         klass=_column(frame, "klass"),
         name=_column(frame, "name"),
