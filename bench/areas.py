@@ -115,9 +115,9 @@ def main() -> None:
 
     if SHARED.is_dir():
         folder = SHARED / "jagoibabang"
-        zones = read_zoning(folder / "KONSEPPOLARUANG_5.geojson", crs_epsg=JAGOI_EPSG).zones
+        jagoi = read_zoning(folder / "KONSEPPOLARUANG_5.geojson", crs_epsg=JAGOI_EPSG).zones
         parcels = pyogrio.read_dataframe(folder / "HAT_3.geojson").to_crs(JAGOI_EPSG)
-        measure("Jagoi Babang", parcels.geometry.values, zones.geometry.values, args.repeat)
+        measure("Jagoi Babang", parcels.geometry.values, jagoi.geometry.values, args.repeat)
     for n_zones in (10_000, 100_000):
         zones: gpd.GeoDataFrame = grid_zones(n_zones)
         lots = random_lots(args.parcels, tuple(zones.total_bounds))

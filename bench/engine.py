@@ -13,7 +13,9 @@ plans of 10,000 and 100,000 zones (random lots of 200-2,000 m2):
   ``overlay`` (+ area) and a PostGIS join with parallel workers (the plan says how many), and
   the GEOS floor: shapely ``intersection`` + ``area`` on exactly the (parcel, zone) pairs that
   intersect;
-- the engine's build time and the memory it takes.
+- the engine's build time and the memory it takes;
+- where a single check's time goes: the mean of each of its steps alone (parcel read and
+  reprojected, located, rules with the decision's objects, input hash) beside the whole check.
 The machine's load average is printed first and last: other work on it slows every figure.
 The last line: ``engine: single p50 Nx postgis, bulk Nx overlay, Nx floor`` (each N how many
 times faster the engine is; for the generated 100,000-zone plan).
@@ -25,6 +27,7 @@ import argparse
 import os
 import re
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import geopandas as gpd
@@ -37,6 +40,7 @@ from bench.areas import random_lots
 from bench.common import add_server_option, best_of, check_latency, percentiles, scratch_database
 from bench.synthetic import grid_plan
 from gis.crs import transformer
+from gis.parse import prepare_parcel, resolve_crs
 from layers.model import PlanData, Region, RuleSet, empty_overlays
 from layers.store_postgis import PostgisStore
 from layers.zoning import read_zoning
@@ -54,6 +58,44 @@ def rss_mb() -> float:
 
 def single_engine(engine: Engine, lonlat: np.ndarray) -> tuple[float, float]:
     return check_latency(engine, [Application(g, "47111") for g in lonlat])
+
+
+def stages(engine: Engine, lonlat: np.ndarray) -> dict[str, float]:
+    """Where a single check's time goes, the mean (us) of each step on its own, and of the
+    whole check: the parcel read, repaired and reprojected; located among the zones and
+    overlays; the rules with the decision's objects; the input hash. Means, so that the steps
+    add up (p50s do not); the whole check costs more than its steps run apart, which find
+    their code and data in the caches the steps before them left."""
+    plan = engine.plan
+    apps = [Application(g, "47111") for g in lonlat]
+    crs = resolve_crs(apps[0].crs)
+    epsg = plan.ref.crs_epsg
+    metric = [prepare_parcel(a.parcel, crs, epsg).geometry for a in apps]
+    located = [plan.index.overlap(m) for m in metric]
+
+    def prepare(i: int) -> object:
+        return prepare_parcel(apps[i].parcel, crs, epsg)
+
+    def locate(i: int) -> object:
+        return plan.index.overlap(metric[i]), plan.overlays.overlap(metric[i])
+
+    def rules(i: int) -> object:
+        return engine.assess(apps[i], crs, metric[i], (), located[i], input_hash="")
+
+    def digest(i: int) -> object:
+        return apps[i].input_hash()
+
+    def check(i: int) -> object:
+        return engine.check(apps[i])
+
+    def mean(step: Callable[[int], object]) -> float:
+        started = time.perf_counter()
+        for i in range(len(apps)):
+            step(i)
+        return (time.perf_counter() - started) / len(apps) * 1e6
+
+    steps = {"prepare": prepare, "locate": locate, "rules": rules, "hash": digest, "check": check}
+    return {name: mean(step) for name, step in steps.items()}
 
 
 def single_postgis(dsn: str, table: str, srid: int, metric: np.ndarray) -> tuple[float, float]:
@@ -146,6 +188,7 @@ def measure(label: str, data: PlanData, metric: np.ndarray, server: str) -> dict
         table = f"zones_v{version.id}"
         sample = lonlat[: min(len(lonlat), 5_000)]
         e50, e99 = single_engine(engine, sample)
+        steps = stages(engine, sample)
         p50, p99 = single_postgis(dsn, table, srid, metric[: len(sample)])
 
         frame = gpd.GeoDataFrame({"activity": ["47111"] * len(lonlat)}, geometry=lonlat, crs=4326)
@@ -165,6 +208,11 @@ def measure(label: str, data: PlanData, metric: np.ndarray, server: str) -> dict
     print(f"  build          {build_s:8.3f} s, {build_mb:,.0f} MB")
     print(f"  single engine  p50 {e50:8.1f} us  p99 {e99:8.1f} us  (full decision)")
     print(f"  single postgis p50 {p50:8.1f} us  p99 {p99:8.1f} us  (location query, {socket})")
+    print(
+        "  single steps   mean "
+        + ", ".join(f"{name} {us:.0f}" for name, us in steps.items())
+        + " us  (each alone, then the whole check)"
+    )
     print(f"  bulk engine    {n / bulk_s:10,.0f} parcels/s  ({bulk_s:.2f} s, full decisions)")
     print(f"  geopandas      {n / overlay_s:10,.0f} parcels/s  (overlay + area)")
     print(f"  postgis join   {n / join_s:10,.0f} parcels/s  ({workers} parallel workers planned)")

@@ -36,8 +36,8 @@ def grid_zones(
     jitter[:, [0, -1], :] = 0
     jitter[:, :, [0, -1]] = 0
     gx, gy = xs + jitter[0] + 500_000.0, ys + jitter[1] + 10_000.0
-    i, j = np.meshgrid(np.arange(side), np.arange(side), indexing="ij")
-    i, j = i.ravel(), j.ravel()
+    rows, cols = np.meshgrid(np.arange(side), np.arange(side), indexing="ij")
+    i, j = rows.ravel(), cols.ravel()
     corners = [(i, j), (i, j + 1), (i + 1, j + 1), (i + 1, j), (i, j)]
     ring = np.stack([np.stack([gx[a, b], gy[a, b]], axis=-1) for a, b in corners], axis=1)
     polygons = shapely.segmentize(shapely.polygons(ring), cell_m / vertices_per_edge)
