@@ -37,10 +37,16 @@ class Overlap:
 class ZoneIndex:
     """An STR tree over zone parts, and the parts packed for the exact area kernel. A plan's
     overlay polygons are indexed and measured the same way (``layer`` names them in errors):
-    a parcel's share of a hazard zone is as exact as its share of a sub-zone."""
+    a parcel's share of a hazard zone is as exact as its share of a sub-zone. Zones partition
+    the plan, so a parcel inside one zone part is in that zone alone; overlays of different
+    provisions overlap (farmland under a flood zone), so ``partition=False`` makes a parcel
+    inside one overlay take its own area there and still be measured against the others."""
 
-    def __init__(self, zones: NDArray[np.object_], layer: str = "zones") -> None:
+    def __init__(
+        self, zones: NDArray[np.object_], layer: str = "zones", *, partition: bool = True
+    ) -> None:
         self.layer = layer
+        self.partition = partition
         parts, owner = shapely.get_parts(np.asarray(zones, dtype=object), return_index=True)
         self._parts: NDArray[np.object_] = parts
         self._owner: NDArray[np.intp] = owner.astype(np.intp)
@@ -68,9 +74,11 @@ class ZoneIndex:
         """
         one = np.array([parcel], dtype=object)  # the tree's scalar wrapping costs more
         covering = self._tree.query(one, predicate="covered_by")[1]
-        if len(covering):
+        if len(covering) and self.partition:
             return Overlap(self._owner[covering.min(keepdims=True)], np.array([parcel.area]))
+        inside = np.unique(self._owner[covering])
         candidates = self._tree.query(one)[1]
+        candidates = candidates[~np.isin(self._owner[candidates], inside)]
         try:
             areas = self._packed.parcel_areas(parcel, candidates)
         except GeometryError as exc:
@@ -78,7 +86,10 @@ class ZoneIndex:
             raise GeometryError(
                 f"parcel: GEOS cannot overlay it with the plan's {self.layer} ({reason})"
             ) from exc
-        return _by_zone(self._owner[candidates], areas)
+        return _by_zone(
+            np.concatenate([inside, self._owner[candidates]]),
+            np.concatenate([np.full(len(inside), parcel.area), areas]),
+        )
 
     def piece(self, parcel: BaseGeometry, rows: NDArray[np.intp]) -> BaseGeometry:
         """The part of ``parcel`` in the zones ``rows``, polygonal (GEOS): what a rule that
@@ -102,25 +113,32 @@ class ZoneIndex:
         """For many parcels at once: (parcel row, zone row, area m2) for every overlapping pair
         above ``NOISE_M2``, sorted by parcel then zone: the areas ``overlap`` gives one parcel.
         A parcel covered by a part is in that zone alone, with its own area (share 1, exactly,
-        as for a single check); the others are measured by the kernel against every part whose
+        as for a single check; inside an overlay, it takes its own area there and the other
+        overlays are measured); the others are measured by the kernel against every part whose
         box meets them."""
-        covered_p, covered_part = self._tree.query(parcels, predicate="covered_by")
-        order = np.lexsort((covered_part, covered_p))
-        inside, first = np.unique(covered_p[order], return_index=True)
-        covering = covered_part[order][first]
-        rest = np.setdiff1d(np.arange(len(parcels)), inside, assume_unique=True)
-        # Boxes only: the exact areas decide, and an "intersects" predicate would cost more than
-        # the kernel spends on the extra pairs (whose area is 0 and are dropped below).
-        rest_idx, part_idx = self._tree.query(parcels[rest])
-        parcel_idx = np.concatenate([inside, rest[rest_idx]])
-        zone_idx = self._owner[np.concatenate([covering, part_idx])]
-        areas = np.concatenate(
-            [
-                shapely.area(parcels[inside]),
-                self._packed.areas(parcels, rest[rest_idx], part_idx),
-            ]
-        )
         size = max(self.size, 1)
+        covered_p, covered_part = self._tree.query(parcels, predicate="covered_by")
+        if self.partition:
+            order = np.lexsort((covered_part, covered_p))
+            inside, first = np.unique(covered_p[order], return_index=True)
+            inside_zone = self._owner[covered_part[order][first]]
+            rest = np.setdiff1d(np.arange(len(parcels)), inside, assume_unique=True)
+            # Boxes only: the exact areas decide, and an "intersects" predicate would cost more
+            # than the kernel spends on the extra pairs (whose area is 0 and are dropped below).
+            rest_idx, part_idx = self._tree.query(parcels[rest])
+            rest_idx = rest[rest_idx]
+        else:
+            held = np.unique(covered_p.astype(np.int64) * size + self._owner[covered_part])
+            inside, inside_zone = (held // size).astype(np.intp), (held % size).astype(np.intp)
+            rest_idx, part_idx = self._tree.query(parcels)
+            pair = rest_idx.astype(np.int64) * size + self._owner[part_idx]
+            measured = ~np.isin(pair, held)
+            rest_idx, part_idx = rest_idx[measured], part_idx[measured]
+        parcel_idx = np.concatenate([inside, rest_idx])
+        zone_idx = np.concatenate([inside_zone, self._owner[part_idx]])
+        areas = np.concatenate(
+            [shapely.area(parcels[inside]), self._packed.areas(parcels, rest_idx, part_idx)]
+        )
         keys = parcel_idx.astype(np.int64) * size + zone_idx
         unique, inverse = np.unique(keys, return_inverse=True)
         summed = np.bincount(inverse, weights=areas, minlength=len(unique))

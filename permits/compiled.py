@@ -16,12 +16,14 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, TypeVar
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 from numpy.typing import NDArray
 from shapely.geometry.base import BaseGeometry
 
-from gis.index import ZoneIndex
+from gis.index import NOISE_M2, ZoneIndex
 from layers.model import (
     Activity,
     IntensityRule,
@@ -263,6 +265,65 @@ def _zones(data: PlanData) -> Zones:
     )
 
 
+def _counted_once(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The overlay polygons as a check measures them. A provision's area in a parcel is the sum
+    over its polygons, so polygons of one provision (kind, class, ceiling) that overlap each
+    other (two agencies' hazard maps, two rivers' setbacks meeting), directly or through others,
+    are merged into one first, named by all their names: the land they share counts once.
+    Polygons that only touch stay as drawn, each with its own name."""
+    geoms = np.asarray(frame.geometry.array, dtype=object)
+    names = _column(frame, "name")
+    keys = zip(frame["kind"], _column(frame, "klass"), _column(frame, "ceiling_m"), strict=True)
+    groups: dict[tuple[Any, ...], list[int]] = defaultdict(list)
+    for row, key in enumerate(keys):
+        groups[key].append(row)
+    merged = {
+        rows[part[0]]: [rows[k] for k in part]
+        for rows in groups.values()
+        if len(rows) > 1
+        for part in _overlapping(geoms[rows])
+    }
+    if not merged:
+        return frame
+    dropped = {row for rows in merged.values() for row in rows[1:]}
+    kept = [row for row in range(len(frame)) if row not in dropped]
+    out = frame.iloc[kept].copy()
+    out["name"] = [
+        "; ".join(dict.fromkeys(n for n in names[merged[row]] if n is not None)) or None
+        if row in merged
+        else names[row]
+        for row in kept
+    ]
+    out[frame.geometry.name] = gpd.GeoSeries(
+        [shapely.union_all(geoms[merged[row]]) if row in merged else geoms[row] for row in kept],
+        index=out.index,
+        crs=frame.crs,
+    )
+    return out
+
+
+def _overlapping(geoms: NDArray[np.object_]) -> list[list[int]]:
+    """The groups of ``geoms`` (by position, two or more each) that overlap one another by more
+    than ``NOISE_M2``, directly or through others of the group."""
+    left, right = shapely.STRtree(geoms).query(geoms, predicate="intersects")
+    pairs = left < right
+    left, right = left[pairs], right[pairs]
+    shared = shapely.area(shapely.intersection(geoms[left], geoms[right])) > NOISE_M2
+    owner = list(range(len(geoms)))
+
+    def root(k: int) -> int:
+        while owner[k] != k:
+            k = owner[k]
+        return k
+
+    for a, b in zip(left[shared].tolist(), right[shared].tolist(), strict=True):
+        owner[max(root(a), root(b))] = min(root(a), root(b))
+    parts: dict[int, list[int]] = defaultdict(list)
+    for k in range(len(geoms)):
+        parts[root(k)].append(k)
+    return [part for part in parts.values() if len(part) > 1]
+
+
 def _flags(value: Any) -> dict[str, str]:
     if not value or not isinstance(value, str):
         return {}
@@ -271,9 +332,9 @@ def _flags(value: Any) -> dict[str, str]:
 
 
 def _overlays(data: PlanData) -> Overlays:
-    frame = data.overlays
+    frame = _counted_once(data.overlays)
     geoms = np.asarray(frame.geometry.array, dtype=object)
-    index = ZoneIndex(geoms, "overlays")
+    index = ZoneIndex(geoms, "overlays", partition=False)
     index.warm()
     return Overlays(
         kind=_column(frame, "kind"),

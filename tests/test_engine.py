@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 
 import geopandas as gpd
+import pandas as pd
 import pytest
 import shapely
 from shapely.geometry import LineString, MultiPolygon, Polygon, box
@@ -166,6 +167,51 @@ def test_an_overlay_met_only_along_an_edge_is_not_touched(engine):
     )
     batch = check_many(frame, engine)["decision"]
     assert [d.to_json_bytes() for d in batch] == [beside.to_json_bytes(), over.to_json_bytes()]
+
+
+def test_a_parcel_inside_one_overlay_is_still_measured_against_the_others():
+    """Overlays of different provisions overlap: the lot over [30, 70] m lies wholly inside a
+    river setback drawn over the whole block, and 400 m2 of it in the LP2B polygon as well."""
+    data = grid_plan()
+    setback = data.overlays.iloc[[0]].assign(kind="SEMPADAN", name="Sempadan sungai")
+    setback = setback.set_geometry([MultiPolygon([lot(0, 0, 100, 100)])], crs=32650)
+    overlays = gpd.GeoDataFrame(
+        pd.concat([setback, data.overlays], ignore_index=True), crs=data.overlays.crs
+    )
+    engine = Engine.build(dataclasses.replace(data, overlays=overlays), REF)
+    parcel = lot(30, 30, 70, 70)
+    single = check(engine, parcel, "68111")
+    assert finding(single, "provision.SEMPADAN").measured == parcel.area
+    assert finding(single, "provision.LP2B").measured == pytest.approx(400.0, rel=1e-12)
+    frame = gpd.GeoDataFrame({"activity": ["68111"]}, geometry=[parcel], crs=UTM)
+    [batch] = check_many(frame, engine)["decision"]
+    assert batch.to_json_bytes() == single.to_json_bytes()
+
+
+def test_land_under_two_overlapping_polygons_of_one_provision_counts_once():
+    """Two LP2B polygons overlap (the plan's own over [0, 50] m, another over [25, 75] m); a
+    third only touches the second. The 1,600 m2 lot over [30, 70] m lies wholly in LP2B: 1,600
+    m2 of it, not the 2,000 m2 the two polygons' pieces sum to."""
+    data = grid_plan()
+    first = data.overlays.iloc[0]
+    more = gpd.GeoDataFrame(
+        [
+            {**first.to_dict(), "overlay_id": "2", "name": "Sawah timur", "geometry": g}
+            for g in (lot(25, 25, 75, 75), lot(75, 25, 95, 75))
+        ],
+        geometry="geometry",
+        crs=data.overlays.crs,
+    )
+    overlays = gpd.GeoDataFrame(
+        pd.concat([data.overlays, more], ignore_index=True), crs=data.overlays.crs
+    )
+    engine = Engine.build(dataclasses.replace(data, overlays=overlays), REF)
+    lp2b = finding(check(engine, lot(30, 30, 70, 70), "68111"), "provision.LP2B")
+    assert lp2b.measured == pytest.approx(1_600.0, rel=1e-12)
+    assert list(engine.plan.overlays.name) == ["Sawah lestari; Sawah timur", "Sawah timur"]
+    frame = gpd.GeoDataFrame({"activity": ["68111"]}, geometry=[lot(30, 30, 70, 70)], crs=UTM)
+    [batch] = check_many(frame, engine)["decision"]
+    assert finding(batch, "provision.LP2B").measured == lp2b.measured
 
 
 def test_a_provision_flagged_and_overlaid_is_counted_once():

@@ -5,8 +5,10 @@ from __future__ import annotations
 import geopandas as gpd
 import numpy as np
 import shapely
+from sqlalchemy import text
 
 from layers.demo_loader import load_demo
+from layers.store_postgis import PostgisStore
 from permits import Application, Building, Engine, Outcome, check, check_many, findings_frame
 
 
@@ -39,3 +41,53 @@ def test_demo_city_from_the_store_decides_every_kind_of_case(store):
         Application(one.geometry, one.activity, Building(footprint_m2=one.footprint_m2)), engine
     )
     assert single.outcome is Outcome(results["outcome"].iloc[0])
+
+
+def test_overlay_areas_agree_with_postgis_where_overlays_overlap(postgis_url):
+    """The demo city's farmland, flood zones, setbacks and airport surfaces overlap one another:
+    for lots all over the city, the area the engine gives each in each overlay polygon is what
+    PostGIS's ST_Area(ST_Intersection(...)) says, alone and in a batch, lots inside one overlay
+    included."""
+    store = PostgisStore(postgis_url, migrate=False)
+    try:
+        version = load_demo(store)
+        engine = Engine.from_store(store, version.id)
+        zones = store.zones(version.id)
+        rng = np.random.default_rng(11)
+        minx, miny, maxx, maxy = zones.total_bounds
+        xs, ys = rng.uniform(minx, maxx, 1_500), rng.uniform(miny, maxy, 1_500)
+        lots = shapely.box(xs, ys, xs + rng.uniform(10, 80, 1_500), ys + rng.uniform(10, 80, 1_500))
+        drawn = store.load(version.id).overlays  # an overlay id is unique within its kind
+        ids = list(zip(drawn["kind"], drawn["overlay_id"], strict=True))
+        with store.engine.connect() as conn:
+            rows = conn.execute(
+                text(
+                    "SELECT l.k, o.kind, o.overlay_id, ST_Area(ST_Intersection(l.g, o.geom)) FROM "
+                    "unnest(:wkb) WITH ORDINALITY AS l0(w, k), "
+                    "LATERAL (SELECT l0.k - 1 AS k, ST_GeomFromWKB(l0.w, 32650) AS g) l "
+                    f'JOIN "overlays_v{version.id}" o ON ST_Intersects(l.g, o.geom)'
+                ),
+                {"wkb": [shapely.to_wkb(g) for g in lots]},
+            ).all()
+        expected: dict[int, dict[tuple[str, str], float]] = {}
+        for k, kind, overlay, area in rows:
+            if area > 0:
+                expected.setdefault(int(k), {})[kind, overlay] = area
+        assert sum(len(v) > 1 for v in expected.values()) >= 20  # lots in several overlays
+        parcel_many, rows_many, areas_many = engine.plan.overlays.overlap_many(
+            np.asarray(lots, dtype=object)
+        )
+        inside = 0
+        for k, parcel in enumerate(lots):
+            rows_one, areas_one = engine.plan.overlays.overlap(parcel)
+            got = {ids[r]: float(a) for r, a in zip(rows_one, areas_one, strict=True)}
+            for overlay in expected.get(k, {}).keys() | got.keys():
+                a, b = expected.get(k, {}).get(overlay, 0.0), got.get(overlay, 0.0)
+                assert abs(a - b) <= 1e-6 * parcel.area, (k, overlay, a, b)
+            inside += parcel.area in got.values() and len(got) > 1
+            mine = parcel_many == k
+            assert rows_many[mine].tolist() == rows_one.tolist()
+            assert areas_many[mine].tolist() == areas_one.tolist()  # to the bit
+        assert inside > 0  # inside one overlay and measured against another
+    finally:
+        store.close()
