@@ -101,3 +101,15 @@ def zones_frame(
     return gpd.GeoDataFrame(
         {column: data[column] for column in ZONE_COLUMNS}, geometry=multi, crs=epsg
     )
+
+
+def lots_over(
+    bounds: Sequence[float], n: int, sides: tuple[float, float], seed: int = 11
+) -> tuple[np.ndarray, np.random.Generator]:
+    """``n`` square lots at random over ``bounds`` (minx, miny, maxx, maxy), sides drawn from
+    ``sides`` (m), and the generator that drew them for whatever else a test draws."""
+    rng = np.random.default_rng(seed)
+    minx, miny, maxx, maxy = bounds
+    xs, ys = rng.uniform(minx, maxx, n), rng.uniform(miny, maxy, n)
+    side = rng.uniform(*sides, n)
+    return shapely.box(xs, ys, xs + side, ys + side), rng

@@ -18,6 +18,7 @@ from layers.stores import open_store
 from permits import Engine, check_many
 from permits.batchfile import BatchFileError, check_file, results_frame
 from permits.records import DecisionStore
+from tests.geoms import lots_over
 
 
 @pytest.fixture(scope="module")
@@ -28,17 +29,14 @@ def city(tmp_path_factory):
     version = load_demo(store)
     engine = Engine.from_store(store, version.id)
     zones = store.zones(version.id)
-    rng = np.random.default_rng(11)
-    minx, miny, maxx, maxy = zones.total_bounds
-    xs, ys = rng.uniform(minx, maxx, 600), rng.uniform(miny, maxy, 600)
-    sides = rng.uniform(12, 45, 600)
+    boxes, rng = lots_over(zones.total_bounds, 600, (12, 45))
     lots = gpd.GeoDataFrame(
         {
             "nib": [f"NIB-{i:05d}" for i in range(600)],
             "activity": rng.choice(["47112", "68111", "10710", "99999"], 600),
-            "footprint_m2": np.round(sides * sides * 0.4, 1),
+            "footprint_m2": np.round(shapely.area(boxes) * 0.4, 1),
         },
-        geometry=shapely.box(xs, ys, xs + sides, ys + sides),
+        geometry=boxes,
         crs=zones.crs,
     ).to_crs(4326)
     yield folder, store, engine, lots

@@ -10,6 +10,7 @@ from sqlalchemy import text
 from layers.demo_loader import load_demo
 from layers.store_postgis import PostgisStore
 from permits import Application, Building, Engine, Outcome, check, check_many, findings_frame
+from tests.geoms import lots_over
 
 
 def test_demo_city_from_the_store_decides_every_kind_of_case(store):
@@ -53,10 +54,7 @@ def test_overlay_areas_agree_with_postgis_where_overlays_overlap(postgis_url):
         version = load_demo(store)
         engine = Engine.from_store(store, version.id)
         zones = store.zones(version.id)
-        rng = np.random.default_rng(11)
-        minx, miny, maxx, maxy = zones.total_bounds
-        xs, ys = rng.uniform(minx, maxx, 1_500), rng.uniform(miny, maxy, 1_500)
-        lots = shapely.box(xs, ys, xs + rng.uniform(10, 80, 1_500), ys + rng.uniform(10, 80, 1_500))
+        lots, _ = lots_over(zones.total_bounds, 1_500, (10, 80))
         drawn = store.load(version.id).overlays  # an overlay id is unique within its kind
         ids = list(zip(drawn["kind"], drawn["overlay_id"], strict=True))
         with store.engine.connect() as conn:
