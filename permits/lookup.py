@@ -210,7 +210,7 @@ def _provisions(plan: CompiledPlan, probe: BaseGeometry, rows: list[int]) -> tup
             areas: list[float | None] = [None] * len(hits)
         else:
             hits, measured = overlays.overlap(probe)
-            areas = list(measured.tolist())
+            areas = measured.tolist()
         for row, area in zip(hits.tolist(), areas, strict=True):
             ceiling = float(overlays.ceiling_m[row])
             found.append(
