@@ -76,6 +76,19 @@ def repair_polygons(
     return out, notes
 
 
+def overlapping_pairs(
+    geoms: NDArray[np.object_], min_area: float
+) -> tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.object_]]:
+    """The pairs (i < j, by position) of ``geoms`` that share more than ``min_area`` of area,
+    with the land each pair shares. Polygons that only touch share none: they are apart."""
+    left, right = shapely.STRtree(geoms).query(geoms, predicate="intersects")
+    ordered = left < right
+    left, right = left[ordered], right[ordered]
+    shared = shapely.intersection(geoms[left], geoms[right])
+    over = shapely.area(shared) > min_area
+    return left[over], right[over], shared[over]
+
+
 def polygonal_parts(geoms: NDArray[np.object_]) -> NDArray[np.object_]:
     """The polygons of each geometry as one MultiPolygon (empty where there are none).
 

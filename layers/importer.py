@@ -31,7 +31,12 @@ from layers.model import (
     RuleSet,
     empty_overlays,
 )
-from layers.quality import check_raster_rules, check_rules_coverage, check_zones
+from layers.quality import (
+    check_overlay_extent,
+    check_raster_rules,
+    check_rules_coverage,
+    check_zones,
+)
 from layers.rasters import read_raster
 from layers.report import QualityReport
 from layers.rules import (
@@ -168,6 +173,7 @@ def read_plan(sources: PlanSources, region: Region | None = None) -> PlanData:
         )
         overlays.append(frame)
         report.extend(found.issues)
+        report.extend(check_overlay_extent(frame, zoning.zones, source=src.path.name))
     rules = read_rules(sources, zoning.zones, report)
     rasters = read_rasters(sources.rasters, zoning.zones, report)
     report.extend(check_zones(zoning.zones, source=zoning.source, id_column=zoning.id_column))

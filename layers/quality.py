@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -18,6 +19,8 @@ from numpy.typing import NDArray
 
 from gis.crs import LONLAT_EPSG, is_metric, reproject
 from gis.errors import CRSError
+from gis.geometry import overlapping_pairs
+from gis.index import NOISE_M2
 from layers.model import PlanRaster, RuleSet
 from layers.report import Issue, Severity
 
@@ -126,6 +129,84 @@ def check_raster_rules(
             )
         )
     return issues
+
+
+def check_overlay(overlay: gpd.GeoDataFrame, labels: Sequence[str], *, source: str) -> list[Issue]:
+    """Polygons of one provision (kind, class and ceiling alike) that overlap: a check counts
+    the land they share once and cites them as one area under both names, so a planner should
+    know (two agencies' maps of one hazard, setbacks of two rivers meeting). Warnings, one per
+    pair, at the area above which the engine merges them; polygons that only touch stay apart."""
+    geoms = np.asarray(overlay.geometry.array, dtype=object)
+    if len(geoms) < 2:
+        return []
+    crs = overlay.crs.to_epsg() or overlay.crs.to_wkt()
+    ctx = _Context(source, np.asarray(labels, dtype=object), crs)
+    columns = (_present(overlay[name]) for name in ("kind", "klass", "ceiling_m"))
+    provisions = zip(*columns, strict=True)
+    groups: dict[tuple[Any, ...], list[int]] = {}
+    for row, key in enumerate(provisions):
+        groups.setdefault(key, []).append(row)
+    issues = []
+    for (kind, klass, ceiling), rows in groups.items():
+        if len(rows) < 2:
+            continue
+        members = np.asarray(rows)
+        left, right, shared = overlapping_pairs(geoms[members], NOISE_M2)
+        provision = " ".join(
+            str(part)
+            for part in (kind, klass, None if ceiling is None else f"ceiling {ceiling:g} m")
+            if part is not None
+        )
+        for a, b, area, where in zip(
+            members[left], members[right], shapely.area(shared), ctx.locations(shared), strict=True
+        ):
+            la, lb = ctx.labels[a], ctx.labels[b]
+            issues.append(
+                Issue(
+                    Severity.WARNING,
+                    "overlay-overlap",
+                    f"{provision} polygons {la} and {lb} overlap: a check counts the land they "
+                    "share once and cites them as one area under both names",
+                    source=source,
+                    feature=f"{la}, {lb}",
+                    location=where,
+                    area_m2=float(area),
+                    details={"features": [la, lb], "kind": kind},
+                )
+            )
+    return issues
+
+
+def check_overlay_extent(
+    overlay: gpd.GeoDataFrame, zones: gpd.GeoDataFrame, *, source: str
+) -> list[Issue]:
+    """An overlay none of whose polygons meets a zone of the plan: no parcel can ever fall in
+    it, so it is most likely another area's layer or one read in the wrong CRS (a warning)."""
+    if overlay.empty or zones.empty:
+        return []
+    hits = shapely.STRtree(np.asarray(zones.geometry.array)).query(
+        np.asarray(overlay.geometry.array), predicate="intersects"
+    )
+    if hits.size:
+        return []
+    kinds = ", ".join(dict.fromkeys(str(kind) for kind in overlay["kind"]))
+    return [
+        Issue(
+            Severity.WARNING,
+            "overlay-outside",
+            f"no polygon of the {kinds} overlay meets a zone of the plan (another area's layer, "
+            "or the wrong CRS?); no check will ever cite it",
+            source=source,
+            location=_Context(source, np.empty(0, dtype=object), overlay.crs.to_epsg()).locations(
+                np.asarray(overlay.geometry.array[:1])
+            )[0],
+        )
+    ]
+
+
+def _present(values: pd.Series) -> list[Any]:
+    """A column's values, None where missing (NaN, None or pandas' NA)."""
+    return [None if pd.isna(value) else value for value in values]
 
 
 def _zones(n: int) -> str:

@@ -38,6 +38,7 @@ from gis.errors import CRSError
 from gis.geometry import drop_z, repair_polygons, to_multipolygon
 from layers.errors import PlanInputError
 from layers.model import OVERLAY_COLUMNS, ZONE_COLUMNS
+from layers.quality import check_overlay
 from layers.report import Issue, QualityReport, Severity
 
 #: Canonical zone field -> source column of the ATR/BPN schema (Permen ATR/BPN 14/2021).
@@ -210,7 +211,9 @@ def read_overlay(
         "ceiling_m": _ceilings(read, cols.get("ceiling_m")),
         "attrs": attrs_json(frame),
     }
-    return _frame(data, OVERLAY_COLUMNS, read), read.report
+    overlay = _frame(data, OVERLAY_COLUMNS, read)
+    read.report.extend(check_overlay(overlay, read.labels, source=read.source))
+    return overlay, read.report
 
 
 def _frame(data: dict[str, Any], columns: tuple[str, ...], read: _Layer) -> gpd.GeoDataFrame:

@@ -23,6 +23,7 @@ import shapely
 from numpy.typing import NDArray
 from shapely.geometry.base import BaseGeometry
 
+from gis.geometry import overlapping_pairs
 from gis.index import NOISE_M2, ZoneIndex
 from layers.model import (
     Activity,
@@ -305,10 +306,7 @@ def _counted_once(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 def _overlapping(geoms: NDArray[np.object_]) -> list[list[int]]:
     """The groups of ``geoms`` (by position, two or more each) that overlap one another by more
     than ``NOISE_M2``, directly or through others of the group."""
-    left, right = shapely.STRtree(geoms).query(geoms, predicate="intersects")
-    pairs = left < right
-    left, right = left[pairs], right[pairs]
-    shared = shapely.area(shapely.intersection(geoms[left], geoms[right])) > NOISE_M2
+    left, right, _ = overlapping_pairs(geoms, NOISE_M2)
     owner = list(range(len(geoms)))
 
     def root(k: int) -> int:
@@ -316,7 +314,7 @@ def _overlapping(geoms: NDArray[np.object_]) -> list[list[int]]:
             k = owner[k]
         return k
 
-    for a, b in zip(left[shared].tolist(), right[shared].tolist(), strict=True):
+    for a, b in zip(left.tolist(), right.tolist(), strict=True):
         owner[max(root(a), root(b))] = min(root(a), root(b))
     parts: dict[int, list[int]] = defaultdict(list)
     for k in range(len(geoms)):

@@ -15,10 +15,10 @@ import pyogrio
 import pytest
 import shapely
 
-from layers.demo import DEMO_REGION, ZONES_LAYER, build_demo_plan, write_demo_files
+from layers.demo import DEMO_REGION, OVERLAY_LAYERS, ZONES_LAYER, build_demo_plan, write_demo_files
 from layers.demo_loader import demo_sources, load_demo, read_demo
 from layers.errors import PlanInputError
-from layers.importer import OverlaySource, PlanSources, import_plan
+from layers.importer import OverlaySource, PlanSources, import_plan, read_plan
 from layers.model import ZONE_COLUMNS, Plan, Region, VersionStatus, content_hash
 from layers.report import Severity
 from layers.store import PlanStore
@@ -90,6 +90,23 @@ def test_jagoi_babang_with_bintan_rules_imports_and_reports_its_defects(store, s
     assert len(rules.activities) == 1_801
     active = store.activate(version.id, date(2025, 1, 1))
     assert store.version_in_force(plan.id, date(2025, 6, 1)) == active
+
+
+def test_an_overlay_that_meets_no_zone_is_reported(tmp_path):
+    """A setback layer of another area (the demo's, 110 km east): read and kept, since nothing
+    in it is wrong as data, but with a warning that no check will ever cite it."""
+    files = demo_files(tmp_path)
+    far = pyogrio.read_dataframe(files.overlays, layer=OVERLAY_LAYERS["SEMPADAN"])
+    far.geometry = far.geometry.translate(xoff=1.0)  # lon/lat: a degree, about 110 km
+    pyogrio.write_dataframe(far, tmp_path / "far.gpkg")
+    sources = demo_sources(files)
+    far_source = OverlaySource("SEMPADAN", tmp_path / "far.gpkg", name_column="NAMA")
+    data = read_plan(dataclasses.replace(sources, overlays=(*sources.overlays, far_source)))
+    assert read_plan(sources).report.by_code("overlay-outside") == []
+    [outside] = data.report.by_code("overlay-outside")
+    assert outside.severity is Severity.WARNING and outside.source == "far.gpkg"
+    assert "no polygon of the SEMPADAN overlay meets a zone of the plan" in outside.message
+    assert len(data.overlays) == len(read_plan(sources).overlays) + len(far)
 
 
 # -- bad input: each refused with file and place, nothing stored -----------------------------

@@ -14,6 +14,7 @@ from gis.crs import reproject
 from gis.errors import CRSError
 from layers.errors import PlanInputError
 from layers.model import OVERLAY_COLUMNS, ZONE_COLUMNS
+from layers.report import Severity
 from layers.zoning import read_overlay, read_zoning
 from tests.geoms import (
     BOWTIE,
@@ -25,6 +26,8 @@ from tests.geoms import (
     SWAPPED_SQUARE,
     ZONE_EAST,
     ZONE_WEST,
+    at,
+    rect,
 )
 
 
@@ -313,6 +316,36 @@ def test_read_overlay_errors_name_column_and_feature(tmp_path):
         PlanInputError, match=r"kkop\.gpkg: column TINGGI is not a number in OBJECTID 12"
     ):
         read_overlay(path, "KKOP", crs_epsg=EPSG, ceiling_column="TINGGI")
+
+
+def test_overlapping_polygons_of_one_provision_are_reported_with_their_shared_area(tmp_path):
+    """Two KRB polygons of one class overlapping by 10 m x 100 m: a warning naming both, with
+    the area they share and where; a polygon of another class over them, and one that only
+    touches, are no such pair."""
+    high, low = "Rawan Banjir Tinggi", "Rawan Banjir Rendah"
+    polygons = (
+        rect(0, 0, 100, 100),
+        rect(90, 0, 190, 100),
+        rect(50, 0, 150, 50),
+        rect(190, 0, 250, 100),
+    )
+    frame = gpd.GeoDataFrame(
+        {"OBJECTID": [1, 2, 3, 4], "KELAS": [high, high, low, high]},
+        geometry=list(polygons),
+        crs=EPSG,
+    )
+    overlays, report = read_overlay(
+        write(frame, tmp_path / "krb.gpkg"), "KRB", crs_epsg=EPSG, klass_column="KELAS"
+    )
+    [pair] = report.by_code("overlay-overlap")
+    assert pair.severity is Severity.WARNING
+    assert pair.feature == "OBJECTID 1, OBJECTID 2"
+    assert f"KRB {high} polygons OBJECTID 1 and OBJECTID 2 overlap" in pair.message
+    assert pair.area_m2 == pytest.approx(1_000.0, rel=1e-9)
+    x, y = reproject(np.array([shapely.Point(at(95, 50))]), EPSG, 4326)[0].coords[0]
+    assert pair.location == pytest.approx((x, y), abs=1e-3)
+    assert pair.source == "krb.gpkg"
+    assert len(overlays) == 4
 
 
 def test_jagoi_babang_plan(shared_data):
