@@ -4,8 +4,8 @@
 
 One million generated lots (200-2,000 m2, lon/lat, each with an activity and its building's
 footprint and floors) against a generated plan of 10,000 zones, checked by
-- one process: ``permits.check_many`` (full decisions in memory; its second thread locates the
-  next chunk while the rules run);
+- one process: ``permits.check_many`` (full decisions in memory; the area kernel on every core,
+  the rules in one thread);
 - a local Dask cluster of two worker processes, one thread each: ``permits.distributed``'s
   ``check_many`` over the lots scattered as partitions of ``--rows``, the outcome columns back
   to this process (``decisions=False``: the workers make the decisions and send none back);

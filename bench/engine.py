@@ -9,7 +9,7 @@ plans of 10,000 and 100,000 zones (random lots of 200-2,000 m2):
   areas, a server-side prepared statement, over the Unix socket when the server is local, else
   TCP; the parcels already in the plan's CRS) for the same parcels;
 - bulk: parcels per second of ``check_many`` (lon/lat in, full decisions out; the area kernel on
-  every core, the next chunk located in a second thread while the rules run) beside geopandas
+  every core, the rules in one thread) beside geopandas
   ``overlay`` (+ area) and a PostGIS join with parallel workers (the plan says how many), and
   the GEOS floor: shapely ``intersection`` + ``area`` on exactly the (parcel, zone) pairs that
   intersect;

@@ -1,11 +1,12 @@
 """Checking many parcels at once: GeoDataFrame in, GeoDataFrame out, the same engine.
 
 Parcels are located a chunk at a time, vectorised: reprojection, validity and repair, one zone
-index query and one run of the area kernel, one overlay tree query, the WKB the input hashes
-read. The rules then run per parcel exactly as for a single check. The two overlap: while the
-rules run over one chunk in the calling thread, a second thread locates the chunks after it
-(GEOS, PROJ and the kernel let go of the GIL), so a batch keeps two cores busy. A parcel whose
-geometry cannot be used gets a not-assessable decision saying why, instead of stopping the batch.
+index query and one run of the area kernel (on every core), one overlay tree query, the WKB the
+input hashes read. The rules then run per parcel exactly as for a single check, in the calling
+thread. Locating the next chunk in a second thread while the rules run was measured to gain
+nothing on two cores (the rules thread holds the GIL, and the locating thread waits for it after
+each of its many vectorised calls), so there is none. A parcel whose geometry cannot be used gets
+a not-assessable decision saying why, instead of stopping the batch.
 """
 
 from __future__ import annotations
@@ -13,10 +14,8 @@ from __future__ import annotations
 import gc
 import math
 from collections.abc import Hashable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
 import geopandas as gpd
@@ -68,19 +67,12 @@ def check_many(
     crs = resolve_crs(parcels.crs.to_string())
     given = np.asarray(parcels.geometry.array, dtype=object)
     rows = _Rows(parcels, activity, crs.name)
-    spans = [range(lo, min(lo + CHUNK, len(given))) for lo in range(0, len(given), CHUNK)]
-    # Each chunk is handed to the locating thread as its own copy: shapely marks the arrays it
-    # works on read-only meanwhile, and no array is shared between the threads.
-    chunks = [given[span.start : span.stop].copy() for span in spans]
-    locate = partial(_locate, engine, parcels.crs)
     decisions: list[Decision] = []
-    locator = ThreadPoolExecutor(max_workers=1, thread_name_prefix="simtaru-locate")
-    try:
-        with _collector_paused():
-            for span, located in zip(spans, locator.map(locate, chunks), strict=True):
-                decisions += _decide(engine, crs, rows, span, given, located)
-    finally:
-        locator.shutdown(cancel_futures=True)  # a batch that failed locates no further
+    with _collector_paused():
+        for lo in range(0, len(given), CHUNK):
+            span = range(lo, min(lo + CHUNK, len(given)))
+            located = _locate(engine, parcels.crs, given[span.start : span.stop])
+            decisions += _decide(engine, crs, rows, span, given, located)
     return _results(parcels, decisions)
 
 
@@ -124,7 +116,7 @@ class _Located:
 
 
 def _locate(engine: Engine, crs: pyproj.CRS, given: NDArray[np.object_]) -> _Located:
-    """Everything geometric about a chunk, vectorised; runs in the locating thread."""
+    """Everything geometric about a chunk, vectorised."""
     metric = np.asarray(
         gpd.GeoSeries(given, crs=crs).to_crs(engine.plan.ref.crs_epsg).array, dtype=object
     )
@@ -180,7 +172,7 @@ def _decide(
     given: NDArray[np.object_],
     located: _Located,
 ) -> Iterator[Decision]:
-    """The rules for a located chunk, parcel by parcel, in the calling thread."""
+    """The rules for a located chunk, parcel by parcel."""
     for k, i in enumerate(span):
         app = rows.application(i, given[i])
         digest = app.input_hash(parcel_wkb=located.wkb[k])

@@ -44,7 +44,7 @@ OUTCOME_COLUMNS = {
     "review": "str",
 }
 
-#: Rows per partition: several of the batch's chunks, so its locating thread stays busy, and
+#: Rows per partition: several of the batch's chunks, so a task's own overhead is small, and
 #: few enough that a worker checks one partition in about 500 MB with the decisions' JSON (about
 #: 30 KB a parcel while both are held), 150 MB without.
 PARTITION_ROWS = 8 * CHUNK

@@ -1,5 +1,5 @@
-"""check_many as a batch: chunks, the locating thread, the paused collector and what the plan
-keeps do not change a single decision."""
+"""check_many as a batch: chunks, the paused collector and what the plan keeps do not change a
+single decision."""
 
 from __future__ import annotations
 
