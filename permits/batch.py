@@ -32,6 +32,10 @@ from gis.parse import CrsInput, Note, repair_note, resolve_crs
 from permits.application import Application, ApplicationError, Building
 from permits.decision import Decision, Effect, Finding, Status
 from permits.engine import Engine
+from permits.rules.footprint import RULE as FOOTPRINT
+from permits.rules.intensity import CHECKS
+from permits.rules.intensity import RULE as INTENSITY
+from permits.rules.provisions import RULE as PROVISION
 
 #: Optional columns of the parcels frame that fill an application's building.
 BUILDING_COLUMNS = (
@@ -58,7 +62,10 @@ def check_many(
     the columns in ``BUILDING_COLUMNS``, ``road_class`` and ``application_id`` are used where
     present. The result keeps the index and geometry and adds ``outcome``, ``parcel_area_m2``,
     ``subzone_code`` and ``share`` (the largest piece), ``zones`` (pieces), ``failed`` and
-    ``review`` (the rules that failed or need review) and ``decision`` (the full decision).
+    ``review`` (the rules that failed or need review), the limits that bind the building
+    (``LIMIT_COLUMNS``: the strictest each decision cites; NaN where none applies or the parcel
+    was not assessed), ``provisions`` (the kinds of special provision it lies in) and
+    ``decision`` (the full decision).
     """
     if parcels.crs is None:
         raise GeometryError("the parcels frame has no CRS; set one (e.g. EPSG:4326)")
@@ -341,11 +348,22 @@ def _unusable(engine: Engine, app: Application, why: str, input_hash: str) -> De
     )
 
 
+#: The limits in force a result row carries, by the rule of the finding that cites each: its
+#: column and whether it is a maximum. A split parcel has a finding per deciding sub-zone, each
+#: citing that sub-zone's limit, and the building must meet every one: the strictest binds.
+_LIMIT_OF_RULE = {f"{INTENSITY}.{check.name}": (check.field, check.maximum) for check in CHECKS} | {
+    f"{FOOTPRINT}.gsb": ("gsb_min_m", False)
+}
+#: The limit columns of a result row, in order (``kdb_max_pct``, ..., ``gsb_min_m``).
+LIMIT_COLUMNS = tuple(dict.fromkeys(column for column, _ in _LIMIT_OF_RULE.values()))
+
+
 def _results(parcels: gpd.GeoDataFrame, decisions: list[Decision]) -> gpd.GeoDataFrame:
     def rules(decision: Decision, effect: Effect) -> str:
         return ",".join(dict.fromkeys(f.rule for f in decision.findings if f.effect is effect))
 
     main = [d.zones[0] if d.zones else None for d in decisions]
+    binding = [_binding(d) for d in decisions]
     index: list[Hashable] = list(parcels.index)
     return gpd.GeoDataFrame(
         {
@@ -356,9 +374,43 @@ def _results(parcels: gpd.GeoDataFrame, decisions: list[Decision]) -> gpd.GeoDat
             "zones": [len(d.zones) for d in decisions],
             "failed": [rules(d, Effect.REJECT) for d in decisions],
             "review": [rules(d, Effect.REVIEW) for d in decisions],
+            **{
+                column: np.array([b.get(column, np.nan) for b in binding], dtype=np.float64)
+                for column in LIMIT_COLUMNS
+            },
+            "provisions": [_provisions(d) for d in decisions],
             "decision": decisions,
         },
         geometry=parcels.geometry.values,
         crs=parcels.crs,
         index=index,
     )
+
+
+def _binding(decision: Decision) -> dict[str, float]:
+    """The strictest limit of each kind the decision's findings cite, by column."""
+    found: dict[str, float] = {}
+    for finding in decision.findings:
+        spec = _LIMIT_OF_RULE.get(finding.rule)
+        limit = finding.limit
+        if spec is None or not isinstance(limit, int | float):
+            continue
+        column, maximum = spec
+        held = found.get(column)
+        if held is None or (limit < held if maximum else limit > held):
+            found[column] = float(limit)
+    return found
+
+
+def _provisions(decision: Decision) -> str:
+    """The kinds of special provision the parcel lies in (``LP2B,KRB``), in finding order; a
+    sliver of one, reported but not deciding, is not counted."""
+    kinds = (
+        finding.rule.split(".")[1]
+        for finding in decision.findings
+        if finding.rule.startswith(PROVISION_PREFIX) and not finding.rule.endswith(".sliver")
+    )
+    return ",".join(dict.fromkeys(kinds))
+
+
+PROVISION_PREFIX = f"{PROVISION}."

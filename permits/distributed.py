@@ -27,7 +27,7 @@ import geopandas as gpd
 import orjson
 import pandas as pd
 
-from permits.batch import CHUNK
+from permits.batch import CHUNK, LIMIT_COLUMNS
 from permits.batch import check_many as check_frame
 from permits.engine import Engine
 
@@ -42,6 +42,8 @@ OUTCOME_COLUMNS = {
     "zones": "int64",
     "failed": "str",
     "review": "str",
+    **dict.fromkeys(LIMIT_COLUMNS, "float64"),
+    "provisions": "str",
 }
 
 #: Rows per partition: several of the batch's chunks, so a task's own overhead is small, and

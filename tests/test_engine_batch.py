@@ -106,6 +106,38 @@ def test_a_batch_gives_each_parcel_the_single_checks_decision(engine, parcels):
     assert len({d.outcome for d in results.decision}) >= 4
 
 
+def test_a_result_row_carries_the_limits_that_bind_and_the_provisions_met(engine):
+    """The limits from the test plan's intensity table by hand: a lot across R-3 (KDB 60 %,
+    KLB 1.8, KDH 20 %, 12 m) and K-1 (KDB 70 %, KLB 4.2, 6 floors) is bound by the stricter of
+    each and by every limit either sets; inside the LP2B overlay its cap (KDB 10 %, KLB 0.2)
+    binds; a 100 m2 lot falls in R-3's lot-size class under 200 m2 with its 10 m GSB."""
+    across = box(X0 + 60, Y0 + 60, X0 + 140, Y0 + 80)
+    farmland = box(X0 + 10, Y0 + 10, X0 + 30, Y0 + 30)
+    small = box(X0 + 10, Y0 + 60, X0 + 20, Y0 + 70)
+    outside = box(X0 - 900, Y0, X0 - 880, Y0 + 20)
+    lots = gpd.GeoDataFrame(
+        {"activity": "68111"},
+        index=range(4),
+        geometry=[across, farmland, small, outside],
+        crs=32650,
+    )
+    results = check_many(lots, engine)
+    limits = list(permits.batch.LIMIT_COLUMNS)
+    nan = float("nan")
+    expected = pd.DataFrame(
+        [
+            [60.0, 1.8, 20.0, nan, 12.0, 6.0, nan, nan],
+            [10.0, 0.2, 20.0, nan, 12.0, nan, nan, nan],
+            [60.0, 1.8, 20.0, nan, 12.0, nan, nan, 10.0],
+            [nan] * 8,
+        ],
+        columns=limits,
+    )
+    pd.testing.assert_frame_equal(results[limits].reset_index(drop=True), expected)
+    assert results["provisions"].tolist() == ["KRB", "KRB,LP2B", "KRB", ""]
+    assert results["outcome"].iloc[3] == "not_assessable"
+
+
 def test_a_parcel_geos_cannot_overlay_with_the_plan_does_not_stop_the_batch():
     """A plan read straight into a notebook with a self-crossing zone or overlay (an import
     would have reported it): the lots GEOS cannot overlay with it are not assessable, saying
