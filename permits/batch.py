@@ -16,6 +16,7 @@ import math
 from collections.abc import Hashable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import geopandas as gpd
@@ -80,7 +81,7 @@ def check_many(
             span = range(lo, min(lo + CHUNK, len(given)))
             located = _locate(engine, parcels.crs, given[span.start : span.stop])
             decisions += _decide(engine, crs, rows, span, given, located)
-    return _results(parcels, decisions)
+        return _results(parcels, decisions)
 
 
 @contextmanager
@@ -356,14 +357,24 @@ _LIMIT_OF_RULE = {f"{INTENSITY}.{check.name}": (check.field, check.maximum) for 
 }
 #: The limit columns of a result row, in order (``kdb_max_pct``, ..., ``gsb_min_m``).
 LIMIT_COLUMNS = tuple(dict.fromkeys(column for column, _ in _LIMIT_OF_RULE.values()))
+#: The columns ``check_many`` adds beside ``decision``, in order, with the dtype each holds (an
+#: empty frame's too): what a results file and a Dask worker carry.
+RESULT_COLUMNS = {
+    "outcome": "str",
+    "parcel_area_m2": "float64",
+    "subzone_code": "str",
+    "share": "float64",
+    "zones": "int64",
+    "failed": "str",
+    "review": "str",
+    **dict.fromkeys(LIMIT_COLUMNS, "float64"),
+    "provisions": "str",
+}
 
 
 def _results(parcels: gpd.GeoDataFrame, decisions: list[Decision]) -> gpd.GeoDataFrame:
-    def rules(decision: Decision, effect: Effect) -> str:
-        return ",".join(dict.fromkeys(f.rule for f in decision.findings if f.effect is effect))
-
     main = [d.zones[0] if d.zones else None for d in decisions]
-    binding = [_binding(d) for d in decisions]
+    summaries = [_summary(d) for d in decisions]
     index: list[Hashable] = list(parcels.index)
     return gpd.GeoDataFrame(
         {
@@ -372,13 +383,15 @@ def _results(parcels: gpd.GeoDataFrame, decisions: list[Decision]) -> gpd.GeoDat
             "subzone_code": [z.subzone_code if z else None for z in main],
             "share": [z.share if z else None for z in main],
             "zones": [len(d.zones) for d in decisions],
-            "failed": [rules(d, Effect.REJECT) for d in decisions],
-            "review": [rules(d, Effect.REVIEW) for d in decisions],
+            "failed": [failed for failed, _, _, _ in summaries],
+            "review": [review for _, review, _, _ in summaries],
             **{
-                column: np.array([b.get(column, np.nan) for b in binding], dtype=np.float64)
+                column: np.array(
+                    [limits.get(column, np.nan) for *_, limits, _ in summaries], dtype=np.float64
+                )
                 for column in LIMIT_COLUMNS
             },
-            "provisions": [_provisions(d) for d in decisions],
+            "provisions": [provisions for *_, provisions in summaries],
             "decision": decisions,
         },
         geometry=parcels.geometry.values,
@@ -387,30 +400,36 @@ def _results(parcels: gpd.GeoDataFrame, decisions: list[Decision]) -> gpd.GeoDat
     )
 
 
-def _binding(decision: Decision) -> dict[str, float]:
-    """The strictest limit of each kind the decision's findings cite, by column."""
-    found: dict[str, float] = {}
+def _summary(decision: Decision) -> tuple[str, str, dict[str, float], str]:
+    """A decision's row in one pass over its findings: the rules that rejected and those that
+    need review (each once, in finding order), the strictest limit of each kind its findings
+    cite (by column), and the kinds of special provision the parcel lies in (``LP2B,KRB``; a
+    sliver of one, reported but not deciding, is not counted)."""
+    failed: dict[str, None] = {}
+    review: dict[str, None] = {}
+    kinds: dict[str, None] = {}
+    limits: dict[str, float] = {}
     for finding in decision.findings:
-        spec = _LIMIT_OF_RULE.get(finding.rule)
-        limit = finding.limit
-        if spec is None or not isinstance(limit, int | float):
-            continue
-        column, maximum = spec
-        held = found.get(column)
-        if held is None or (limit < held if maximum else limit > held):
-            found[column] = float(limit)
-    return found
+        rule, effect, limit = finding.rule, finding.effect, finding.limit
+        if effect is Effect.REJECT:
+            failed[rule] = None
+        elif effect is Effect.REVIEW:
+            review[rule] = None
+        spec, kind = _role(rule)
+        if kind is not None:
+            kinds[kind] = None
+        if spec is not None and isinstance(limit, int | float):
+            column, maximum = spec
+            held = limits.get(column)
+            if held is None or (limit < held if maximum else limit > held):
+                limits[column] = float(limit)
+    return ",".join(failed), ",".join(review), limits, ",".join(kinds)
 
 
-def _provisions(decision: Decision) -> str:
-    """The kinds of special provision the parcel lies in (``LP2B,KRB``), in finding order; a
-    sliver of one, reported but not deciding, is not counted."""
-    kinds = (
-        finding.rule.split(".")[1]
-        for finding in decision.findings
-        if finding.rule.startswith(PROVISION_PREFIX) and not finding.rule.endswith(".sliver")
-    )
-    return ",".join(dict.fromkeys(kinds))
-
-
-PROVISION_PREFIX = f"{PROVISION}."
+@cache
+def _role(rule: str) -> tuple[tuple[str, bool] | None, str | None]:
+    """What a finding's rule tells a result row: the limit column it cites and whether that is
+    a maximum, and the kind of special provision it reports the parcel in."""
+    family, _, rest = rule.partition(".")
+    kind = rest.split(".")[0] if family == PROVISION and not rest.endswith(".sliver") else None
+    return _LIMIT_OF_RULE.get(rule), kind or None

@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 import pyogrio
 
 from gis.errors import SimtaruError
-from permits.batch import check_many
+from permits.batch import RESULT_COLUMNS, check_many
 from permits.engine import Engine
 
 #: The results layer and the table that says what made it.
@@ -69,6 +69,7 @@ def check_file(
         "layer": layer,
         "activity": activity,
         "plan_version_id": engine.ref.version_id,
+        "columns": list(RESULT_COLUMNS),
     }
     done = _resume(target, made_by)
     outcomes: dict[str, int] = {}
@@ -142,6 +143,11 @@ def _resume(target: Path, made_by: Mapping[str, object]) -> int:
     if not target.exists():
         return 0
     found = _made_by(target)
+    if found is not None and found.get("columns") != made_by["columns"]:
+        raise BatchFileError(
+            f"{target.name} holds results with other columns, written by another version of "
+            "Simtaru; remove it or name another output"
+        )
     if found != made_by:  # another input or plan, or a run cut before it could say what it was
         raise BatchFileError(
             f"{target.name} holds the results of another run ({json.dumps(found)}); "

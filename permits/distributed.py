@@ -8,7 +8,7 @@ frame, so outcomes, figures and decisions are the same bits, and the rows come b
 frame's order with its index.
 
 What crosses back from a worker: the outcome columns of ``permits.batch.check_many``
-(``OUTCOME_COLUMNS``), the geometry, and each decision as its canonical JSON text in
+(``RESULT_COLUMNS``), the geometry, and each decision as its canonical JSON text in
 ``decision_json`` (``decisions=False`` leaves it behind). A ``Decision`` object pickles small
 (about 1.3 KB) but slowly: about 70 us there and back, 40 of them in the client's one thread,
 so a million would keep the client busy for most of a minute. Its JSON is larger (about 7 KB
@@ -27,24 +27,9 @@ import geopandas as gpd
 import orjson
 import pandas as pd
 
-from permits.batch import CHUNK, LIMIT_COLUMNS
+from permits.batch import CHUNK, RESULT_COLUMNS
 from permits.batch import check_many as check_frame
 from permits.engine import Engine
-
-#: The result columns of ``permits.batch.check_many`` a worker sends back, with the dtypes
-#: every partition casts them to, so that the frame's meta holds for each partition (an empty
-#: partition would otherwise say ``object``).
-OUTCOME_COLUMNS = {
-    "outcome": "str",
-    "parcel_area_m2": "float64",
-    "subzone_code": "str",
-    "share": "float64",
-    "zones": "int64",
-    "failed": "str",
-    "review": "str",
-    **dict.fromkeys(LIMIT_COLUMNS, "float64"),
-    "provisions": "str",
-}
 
 #: Rows per partition: several of the batch's chunks, so a task's own overhead is small, and
 #: few enough that a worker checks one partition in about 500 MB with the decisions' JSON (about
@@ -80,7 +65,7 @@ def check_many(
     """One result row per parcel row, lazily: ``permits.check_many`` on every partition, on the
     workers of ``client`` (else the default client: ``distributed.Client(...)`` made last).
 
-    The columns are ``OUTCOME_COLUMNS``, ``decision_json`` (each decision's canonical JSON,
+    The columns are ``RESULT_COLUMNS``, ``decision_json`` (each decision's canonical JSON,
     unless ``decisions=False``) and the geometry; ``.compute()`` gives a GeoDataFrame, and
     ``.to_parquet(folder)`` has the workers write it.
     """
@@ -107,7 +92,7 @@ def _checked(
     """One partition checked, in a worker: the batch's results with the decisions as JSON."""
     results = check_frame(parcels, engine, activity=activity)
     found: dict[str, Any] = {
-        name: results[name].astype(kind).array for name, kind in OUTCOME_COLUMNS.items()
+        name: results[name].astype(kind).array for name, kind in RESULT_COLUMNS.items()
     }
     if decisions:
         found["decision_json"] = pd.array([d.to_json() for d in results["decision"]], dtype="str")

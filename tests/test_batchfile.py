@@ -5,6 +5,7 @@ analyst's commands: check, batch, export a plan version, export the decisions.""
 from __future__ import annotations
 
 import json
+import sqlite3
 
 import geopandas as gpd
 import numpy as np
@@ -91,9 +92,16 @@ def test_an_output_of_another_run_is_refused(city, tmp_path):
     _folder, _store, engine, lots = city
     source = tmp_path / "lots.gpkg"
     lots.to_file(source)
-    check_file(source, tmp_path / "out.gpkg", engine, activity="47112")
+    out = tmp_path / "out.gpkg"
+    check_file(source, out, engine, activity="47112")
     with pytest.raises(BatchFileError, match="results of another run"):
-        check_file(source, tmp_path / "out.gpkg", engine, activity="68111")
+        check_file(source, out, engine, activity="68111")
+    with sqlite3.connect(out) as conn:  # as an earlier Simtaru, without these columns, wrote it
+        made_by = json.loads(conn.execute("SELECT made_by FROM simtaru_batch").fetchone()[0])
+        del made_by["columns"]
+        conn.execute("UPDATE simtaru_batch SET made_by = ?", (json.dumps(made_by),))
+    with pytest.raises(BatchFileError, match="other columns, written by another version"):
+        check_file(source, out, engine, activity="47112")
     with pytest.raises(BatchFileError, match="no such file"):
         check_file(tmp_path / "nope.gpkg", tmp_path / "x.gpkg", engine)
     (tmp_path / "text.gpkg").write_text("not a file of parcels")

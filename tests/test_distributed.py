@@ -103,9 +103,9 @@ def test_two_worker_processes_decide_as_one_process_does(client, plan):
 
     assert isinstance(out, gpd.GeoDataFrame) and out.crs == parcels.crs
     assert list(out.index) == list(parcels.index)
-    expected = single[list(dask_checks.OUTCOME_COLUMNS)]
+    expected = single[list(dask_checks.RESULT_COLUMNS)]
     pd.testing.assert_frame_equal(
-        out[list(dask_checks.OUTCOME_COLUMNS)], expected, check_exact=True
+        out[list(dask_checks.RESULT_COLUMNS)], expected, check_exact=True
     )
     assert shapely.equals_identical(out.geometry.values, single.geometry.values).all()
     assert out["decision_json"].tolist() == [d.to_json() for d in single["decision"]]
@@ -126,9 +126,9 @@ def test_without_decisions_only_the_outcome_columns_come_back(client, plan):
         decisions=False,
     ).compute()
     single = permits.check_many(parcels, engine, activity="47111")
-    assert list(out.columns) == [*dask_checks.OUTCOME_COLUMNS, "geometry"]
+    assert list(out.columns) == [*dask_checks.RESULT_COLUMNS, "geometry"]
     pd.testing.assert_frame_equal(
         out.drop(columns="geometry"),
-        single[list(dask_checks.OUTCOME_COLUMNS)],
+        single[list(dask_checks.RESULT_COLUMNS)],
         check_index_type=False,  # Dask gives the frame's text index its string dtype
     )
