@@ -33,6 +33,7 @@ from layers.model import (
 )
 from layers.quality import (
     check_overlay_extent,
+    check_provisions_coverage,
     check_raster_rules,
     check_rules_coverage,
     check_zones,
@@ -177,14 +178,17 @@ def read_plan(sources: PlanSources, region: Region | None = None) -> PlanData:
     rules = read_rules(sources, zoning.zones, report)
     rasters = read_rasters(sources.rasters, zoning.zones, report)
     report.extend(check_zones(zoning.zones, source=zoning.source, id_column=zoning.id_column))
+    combined = _concat_overlays(overlays, zoning.crs_epsg)
     if rules != RuleSet():
         report.extend(check_rules_coverage(zoning.zones, rules, source=zoning.source))
+        source = sources.provisions.name if sources.provisions else zoning.source
+        report.extend(check_provisions_coverage(zoning.zones, combined, rules, source=source))
     if sources.raster_rules is not None or rasters:
         source = sources.raster_rules.name if sources.raster_rules else zoning.source
         report.extend(check_raster_rules(rules, rasters, source=source))
     return PlanData(
         zones=zoning.zones,
-        overlays=_concat_overlays(overlays, zoning.crs_epsg),
+        overlays=combined,
         rules=rules,
         crs_epsg=zoning.crs_epsg,
         report=report,

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 from functools import cached_property
+from types import MappingProxyType
 from typing import Any
 
 import geopandas as gpd
@@ -181,6 +183,34 @@ class IntensityRule:
     rear_min_m: float | None = None
     variant: str | None = None
     note: str | None = None
+
+
+#: Special-provision (ketentuan khusus) flag columns of the ATR/BPN schema, and the provision
+#: each flags.
+FLAG_PROVISIONS: Mapping[str, str] = MappingProxyType(
+    {
+        "KKOP_1": "KKOP",
+        "LP2B_2": "LP2B",
+        "KRB_03": "KRB",
+        "TOD_04": "TOD",
+        "TEB_05": "TEB",
+        "PUSLIT": "PUSLIT",
+        "CAGBUD": "CAGBUD",
+        "RESAIR": "RESAIR",
+        "KSMPDN": "SEMPADAN",
+        "HANKAM": "HANKAM",
+        "KKARST": "KKARST",
+        "PTBGMB": "PTBGMB",
+        "MGRSAT": "MGRSAT",
+        "RDBUMI": "RDBUMI",
+        "TPZ_00": "TPZ",
+    }
+)
+
+
+def norm(text: str | None) -> str:
+    """A comparison key for names and classes: case and spacing do not matter."""
+    return " ".join((text or "").casefold().split())
 
 
 @dataclass(frozen=True)

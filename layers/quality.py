@@ -7,6 +7,7 @@ report locations in lon/lat and name features as the source does (``OBJECTID 424
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -21,7 +22,7 @@ from gis.crs import LONLAT_EPSG, is_metric, reproject
 from gis.errors import CRSError
 from gis.geometry import overlapping_pairs
 from gis.index import NOISE_M2
-from layers.model import PlanRaster, RuleSet
+from layers.model import FLAG_PROVISIONS, PlanRaster, RuleSet, norm
 from layers.report import Issue, Severity
 
 
@@ -97,6 +98,67 @@ def check_rules_coverage(zones: gpd.GeoDataFrame, rules: RuleSet, *, source: str
             )
         )
     return issues
+
+
+def check_provisions_coverage(
+    zones: gpd.GeoDataFrame, overlays: gpd.GeoDataFrame, rules: RuleSet, *, source: str
+) -> list[Issue]:
+    """Special provisions on the map that no rule of the plan covers: a zone's flag (``KRB_03:
+    Rawan Banjir Tinggi``) or an overlay polygon, by kind and class. A parcel there needs
+    review, since the map says the provision applies but the plan not what it asks (warnings;
+    a rule limited to some blocks or sub-zones counts as covering it). A KKOP polygon with its
+    ceiling is covered by the ceiling itself."""
+    geoms: dict[tuple[str, str | None], list[Any]] = {}
+    counts: dict[tuple[str, str | None], list[int]] = {}
+    flagged = zip(zones["flags"], zones.geometry.array, strict=True)
+    for flags, geom in flagged:
+        for column, value in _flags(flags).items():
+            kind = FLAG_PROVISIONS.get(column)
+            if kind is not None:
+                geoms.setdefault((kind, value), []).append(geom)
+                counts.setdefault((kind, value), [0, 0])[0] += 1
+    drawn = zip(
+        overlays["kind"],
+        _present(overlays["klass"]),
+        _present(overlays["ceiling_m"]),
+        overlays.geometry.array,
+        strict=True,
+    )
+    for kind, klass, ceiling, geom in drawn:
+        if ceiling is None:
+            geoms.setdefault((kind, klass), []).append(geom)
+            counts.setdefault((kind, klass), [0, 0])[1] += 1
+    issues = []
+    for (kind, klass), (n_zones, n_polygons) in sorted(counts.items(), key=lambda i: str(i[0])):
+        if any(
+            rule.provision == kind and (rule.klass is None or norm(rule.klass) == norm(klass))
+            for rule in rules.provisions
+        ):
+            continue
+        provision = f"{kind} {klass}" if klass else kind
+        where = [
+            f"{n} {what}"
+            for n, what in ((n_zones, "zone(s) flagged"), (n_polygons, "overlay polygon(s)"))
+            if n
+        ]
+        issues.append(
+            Issue(
+                Severity.WARNING,
+                "provision-rules-missing",
+                f"special provision {provision} ({' and '.join(where)}) has no rule in the "
+                "plan; checks there will need review",
+                source=source,
+                area_m2=float(shapely.union_all(geoms[kind, klass]).area),
+                details={"kind": kind, "klass": klass},
+            )
+        )
+    return issues
+
+
+def _flags(value: Any) -> dict[str, str]:
+    """A zone's flags column (a JSON object) as a dict; empty where there are none."""
+    parsed = json.loads(value) if isinstance(value, str) and value else {}
+    return {str(k): str(v) for k, v in parsed.items()} if isinstance(parsed, dict) else {}
 
 
 def check_raster_rules(

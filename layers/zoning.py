@@ -37,7 +37,7 @@ from gis.crs import (
 from gis.errors import CRSError
 from gis.geometry import drop_z, repair_polygons, to_multipolygon
 from layers.errors import PlanInputError
-from layers.model import OVERLAY_COLUMNS, ZONE_COLUMNS
+from layers.model import FLAG_PROVISIONS, OVERLAY_COLUMNS, ZONE_COLUMNS
 from layers.quality import check_overlay
 from layers.report import Issue, QualityReport, Severity
 
@@ -52,23 +52,7 @@ DEFAULT_MAPPING: dict[str, str] = {
 }
 
 #: Special-provision (ketentuan khusus) flag columns of the ATR/BPN schema.
-FLAG_COLUMNS: tuple[str, ...] = (
-    "KKOP_1",
-    "LP2B_2",
-    "KRB_03",
-    "TOD_04",
-    "TEB_05",
-    "PUSLIT",
-    "CAGBUD",
-    "RESAIR",
-    "KSMPDN",
-    "HANKAM",
-    "KKARST",
-    "PTBGMB",
-    "MGRSAT",
-    "RDBUMI",
-    "TPZ_00",
-)
+FLAG_COLUMNS: tuple[str, ...] = tuple(FLAG_PROVISIONS)
 
 #: The value a flag column holds where the provision does not apply.
 FLAG_NONE = "tidak ada"

@@ -13,7 +13,6 @@ import re
 from collections import defaultdict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
-from types import MappingProxyType
 from typing import Any, TypeVar
 
 import geopandas as gpd
@@ -33,31 +32,11 @@ from layers.model import (
     LegendEntry,
     PlanData,
     SpecialProvision,
+    norm,
 )
 from permits.decision import PlanRef
 from permits.rules.intensity import Limit, limits_for
 from permits.rules.raster import RasterCheck, compile_checks
-
-#: Zone flag columns (ATR/BPN schema) -> the provision they flag.
-FLAG_PROVISIONS = MappingProxyType(
-    {
-        "KKOP_1": "KKOP",
-        "LP2B_2": "LP2B",
-        "KRB_03": "KRB",
-        "TOD_04": "TOD",
-        "TEB_05": "TEB",
-        "PUSLIT": "PUSLIT",
-        "CAGBUD": "CAGBUD",
-        "RESAIR": "RESAIR",
-        "KSMPDN": "SEMPADAN",
-        "HANKAM": "HANKAM",
-        "KKARST": "KKARST",
-        "PTBGMB": "PTBGMB",
-        "MGRSAT": "MGRSAT",
-        "RDBUMI": "RDBUMI",
-        "TPZ_00": "TPZ",
-    }
-)
 
 T = TypeVar("T")
 
@@ -70,11 +49,6 @@ _NO_ROWS = np.empty(0, np.intp)
 _NO_ROWS.flags.writeable = False
 _NO_AREAS = np.empty(0, np.float64)
 _NO_AREAS.flags.writeable = False
-
-
-def norm(text: str | None) -> str:
-    """A comparison key for names and classes: case and spacing do not matter."""
-    return " ".join((text or "").casefold().split())
 
 
 def strictest(classes: list[ItbxClass]) -> ItbxClass:

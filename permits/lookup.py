@@ -17,8 +17,8 @@ from shapely.geometry.base import BaseGeometry
 
 from gis.errors import GeometryError
 from gis.parse import prepare_parcel, resolve_crs, transform_geometry
-from layers.model import ItbxClass, plain
-from permits.compiled import FLAG_PROVISIONS, CompiledPlan, norm
+from layers.model import FLAG_PROVISIONS, ItbxClass, norm, plain
+from permits.compiled import CompiledPlan
 from permits.decision import PlanRef
 from permits.engine import Engine
 from permits.rules.location import pieces_of

@@ -104,9 +104,7 @@ def test_two_worker_processes_decide_as_one_process_does(client, plan):
     assert isinstance(out, gpd.GeoDataFrame) and out.crs == parcels.crs
     assert list(out.index) == list(parcels.index)
     expected = single[list(dask_checks.RESULT_COLUMNS)]
-    pd.testing.assert_frame_equal(
-        out[list(dask_checks.RESULT_COLUMNS)], expected, check_exact=True
-    )
+    pd.testing.assert_frame_equal(out[list(dask_checks.RESULT_COLUMNS)], expected, check_exact=True)
     assert shapely.equals_identical(out.geometry.values, single.geometry.values).all()
     assert out["decision_json"].tolist() == [d.to_json() for d in single["decision"]]
     assert set(out["outcome"]) >= {"rejected", "needs_review", "not_assessable"}

@@ -81,6 +81,12 @@ def test_jagoi_babang_with_bintan_rules_imports_and_reports_its_defects(store, s
     [spu] = report.by_code("num-code-conflict")
     assert spu.feature == "OBJECTID 33" and "32104300" in spu.message
     assert {i.details["subzone_code"] for i in report.by_code("rules-missing")} >= {"R-5"}
+    uncovered = report.by_code("provision-rules-missing")  # the Bintan tables have no provisions
+    assert {(i.details["kind"], i.details["klass"]) for i in uncovered} >= {
+        ("LP2B", "LP2B"),
+        ("LP2B", "LCP2B"),
+        ("KRB", "Rawan Banjir Sedang"),
+    }
     assert not report.errors
 
     zones = store.zones(version.id)

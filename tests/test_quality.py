@@ -1,15 +1,23 @@
 """Plan quality checks on constructed zones with known areas, and on Jagoi Babang's plan."""
 
+import dataclasses
+import json
+
+import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
+from shapely.geometry import MultiPolygon, box
 
 from gis.crs import reproject
 from gis.errors import CRSError
 from layers.model import IntensityRule, ItbxCell, RuleSet
-from layers.quality import check_rules_coverage, check_zones
+from layers.quality import check_provisions_coverage, check_rules_coverage, check_zones
 from layers.report import Severity
 from layers.zoning import read_zoning
+from permits.application import Application
+from permits.engine import Engine
 from tests.geoms import (
     EPSG,
     HOLE,
@@ -21,6 +29,10 @@ from tests.geoms import (
     rect,
     zones_frame,
 )
+from tests.plans import ORIGIN, grid_plan
+from tests.test_engine_batch import REF
+
+X0, Y0 = ORIGIN
 
 
 def lonlat(geom):
@@ -171,6 +183,61 @@ def test_rules_coverage():
     assert all(i.severity is Severity.WARNING for i in missing.values())
     [unused] = [i for i in issues if i.code == "rules-unused"]
     assert (unused.severity, unused.details["subzone_codes"]) == (Severity.INFO, ["C-1"])
+
+
+def test_provisions_on_the_map_without_a_rule_are_warned_of_and_need_review_in_a_check():
+    """The test plan has rules for LP2B and for KRB "Rawan Banjir Sedang". On its map: that
+    KRB flag on zone 1, its LP2B polygon, a TOD flag on zone 2, a KRB "Rawan Banjir Tinggi"
+    polygon and a KKOP polygon with its ceiling. Only TOD and the other KRB class lack a rule:
+    a warning each, with its area, and a check of a parcel in either has a finding that needs
+    review for it."""
+    data = grid_plan(size=4)
+    zones = data.zones.copy()
+    zones.loc[1, "flags"] = json.dumps({"TOD_04": "Kawasan TOD"})
+    high = box(X0 + 200, Y0, X0 + 260, Y0 + 40)
+    kkop = box(X0, Y0 + 300, X0 + 400, Y0 + 400)
+    overlays = pd.concat(
+        [
+            data.overlays,
+            gpd.GeoDataFrame(
+                {
+                    "overlay_id": ["2", "3"],
+                    "kind": ["KRB", "KKOP"],
+                    "name": [None, "Permukaan horizontal dalam"],
+                    "klass": ["Rawan Banjir Tinggi", None],
+                    "ceiling_m": [float("nan"), 45.0],
+                    "attrs": ["{}", "{}"],
+                },
+                geometry=[MultiPolygon([high]), MultiPolygon([kkop])],
+                crs=data.overlays.crs,
+            ),
+        ],
+        ignore_index=True,
+    )
+    issues = check_provisions_coverage(zones, overlays, data.rules, source="provisions.csv")
+    assert [(i.details["kind"], i.details["klass"]) for i in issues] == [
+        ("KRB", "Rawan Banjir Tinggi"),
+        ("TOD", "Kawasan TOD"),
+    ]
+    krb, tod = issues
+    assert krb.severity is Severity.WARNING and krb.source == "provisions.csv"
+    assert krb.area_m2 == pytest.approx(2_400.0) and "1 overlay polygon(s)" in krb.message
+    assert tod.area_m2 == pytest.approx(10_000.0) and "1 zone(s) flagged" in tod.message
+
+    engine = Engine.build(dataclasses.replace(data, zones=zones, overlays=overlays), REF)
+    for parcel, kind in (
+        (box(X0 + 210, Y0 + 10, X0 + 230, Y0 + 30), "KRB"),
+        (box(X0 + 110, Y0 + 10, X0 + 130, Y0 + 30), "TOD"),
+    ):
+        decision = engine.check(Application(parcel, "68111", crs="EPSG:32650"))
+        [finding] = [f for f in decision.findings if f.rule == f"provision.{kind}"]
+        assert (finding.status.value, finding.effect.value) == ("not_assessed", "review")
+    inside_rules = engine.check(
+        Application(box(X0 + 10, Y0 + 60, X0 + 30, Y0 + 80), "68111", crs="EPSG:32650")
+    )
+    assert all(
+        f.effect.value != "review" for f in inside_rules.findings if f.rule.startswith("provision")
+    )
 
 
 def test_jagoi_babang_quality(shared_data):

@@ -27,8 +27,7 @@ from api.schemas import TEXT
 from api.services import Services
 from gis.errors import GeometryError
 from gis.parse import ParcelLimits, prepare_parcel
-from layers.model import Activity
-from permits.compiled import norm
+from layers.model import Activity, norm
 
 router = APIRouter(prefix="/v1", tags=["plans"])
 

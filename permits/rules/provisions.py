@@ -12,8 +12,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from layers.model import SpecialProvision
-from permits.compiled import FLAG_PROVISIONS, norm
+from layers.model import FLAG_PROVISIONS, SpecialProvision, norm
 from permits.decision import Effect, Finding, Status
 from permits.rules.location import Tolerance
 from permits.rules.situation import Situation
