@@ -95,6 +95,23 @@ class Finding:
         }
 
 
+#: The fields of a finding in the order its dict and a findings table list them.
+FINDING_COLUMNS = (
+    "rule",
+    "status",
+    "effect",
+    "measured",
+    "unit",
+    "limit",
+    "subzone_code",
+    "zone_id",
+    "basis",
+    "message_id",
+    "message_en",
+    "details",
+)
+
+
 @dataclass(frozen=True)
 class ZonePiece:
     """The part of the parcel in one zone: its area (m2, plan CRS) and share of the parcel.

@@ -138,6 +138,18 @@ def test_a_result_row_carries_the_limits_that_bind_and_the_provisions_met(engine
     assert results["outcome"].iloc[3] == "not_assessable"
 
 
+def test_the_findings_frame_holds_every_finding_as_its_dict_says(engine, parcels):
+    results = check_many(parcels, engine)
+    expected = pd.DataFrame(
+        [
+            {"parcel": key, **finding.to_dict()}
+            for key, decision in results["decision"].items()
+            for finding in decision.findings
+        ]
+    )
+    pd.testing.assert_frame_equal(permits.batch.findings_frame(results), expected)
+
+
 def test_a_parcel_geos_cannot_overlay_with_the_plan_does_not_stop_the_batch():
     """A plan read straight into a notebook with a self-crossing zone or overlay (an import
     would have reported it): the lots GEOS cannot overlay with it are not assessable, saying
