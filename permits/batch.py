@@ -65,9 +65,10 @@ def check_many(
     present. The result keeps the index and geometry and adds ``outcome``, ``parcel_area_m2``,
     ``subzone_code`` and ``share`` (the largest piece), ``zones`` (pieces), ``failed`` and
     ``review`` (the rules that failed or need review), the limits that bind the building
-    (``LIMIT_COLUMNS``: the strictest each decision cites; NaN where none applies or the parcel
-    was not assessed), ``provisions`` (the kinds of special provision it lies in) and
-    ``decision`` (the full decision).
+    (``LIMIT_COLUMNS``: the strictest each decision cites; NaN where none applies, where a
+    deciding sub-zone has no intensity rules, or where the parcel was not assessed),
+    ``provisions`` (the kinds of special provision it lies in) and ``decision`` (the full
+    decision).
     """
     if parcels.crs is None:
         raise GeometryError("the parcels frame has no CRS; set one (e.g. EPSG:4326)")
@@ -369,6 +370,8 @@ def _unusable(engine: Engine, app: Application, why: str, input_hash: str) -> De
 _LIMIT_OF_RULE = {f"{INTENSITY}.{check.name}": (check.field, check.maximum) for check in CHECKS} | {
     f"{FOOTPRINT}.gsb": ("gsb_min_m", False)
 }
+#: The finding of a deciding sub-zone without intensity rules (it needs review).
+_NO_INTENSITY = f"{INTENSITY}.no_data"
 #: The limit columns of a result row, in order (``kdb_max_pct``, ..., ``gsb_min_m``).
 LIMIT_COLUMNS = tuple(dict.fromkeys(column for column, _ in _LIMIT_OF_RULE.values()))
 #: The columns ``check_many`` adds beside ``decision``, in order, with the dtype each holds (an
@@ -417,8 +420,9 @@ def _results(parcels: gpd.GeoDataFrame, decisions: list[Decision]) -> gpd.GeoDat
 def _summary(decision: Decision) -> tuple[str, str, dict[str, float], str]:
     """A decision's row in one pass over its findings: the rules that rejected and those that
     need review (each once, in finding order), the strictest limit of each kind its findings
-    cite (by column), and the kinds of special provision the parcel lies in (``LP2B,KRB``; a
-    sliver of one, reported but not deciding, is not counted)."""
+    cite (by column; none where a deciding sub-zone has no intensity rules, since its limits,
+    unknown, may be stricter), and the kinds of special provision the parcel lies in
+    (``LP2B,KRB``; a sliver of one, reported but not deciding, is not counted)."""
     failed: dict[str, None] = {}
     review: dict[str, None] = {}
     kinds: dict[str, None] = {}
@@ -437,6 +441,8 @@ def _summary(decision: Decision) -> tuple[str, str, dict[str, float], str]:
             held = limits.get(column)
             if held is None or (limit < held if maximum else limit > held):
                 limits[column] = float(limit)
+    if _NO_INTENSITY in review:
+        limits = {}
     return ",".join(failed), ",".join(review), limits, ",".join(kinds)
 
 

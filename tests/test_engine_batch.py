@@ -138,6 +138,29 @@ def test_a_result_row_carries_the_limits_that_bind_and_the_provisions_met(engine
     assert results["outcome"].iloc[3] == "not_assessable"
 
 
+def test_no_limit_is_given_where_a_deciding_sub_zone_has_no_intensity_rules():
+    """Across K-1 (KDB 70 %) and an RTH-2 whose intensity rows are gone: RTH-2's limits are
+    unknown and may be stricter, so no limit binds that the row could name; it needs review."""
+    data = grid_plan(size=4)
+    rules = dataclasses.replace(
+        data.rules, intensity=tuple(r for r in data.rules.intensity if r.subzone_code != "RTH-2")
+    )
+    engine = Engine.build(dataclasses.replace(data, rules=rules), REF)
+    lots = gpd.GeoDataFrame(
+        {"activity": "47111"},
+        index=range(2),
+        geometry=[
+            box(X0 + 180, Y0 + 10, X0 + 220, Y0 + 30),
+            box(X0 + 110, Y0 + 10, X0 + 130, Y0 + 30),
+        ],
+        crs=32650,
+    )
+    results = check_many(lots, engine)
+    assert "intensity.no_data" in results["review"].iloc[0]
+    assert results[list(permits.batch.LIMIT_COLUMNS)].iloc[0].isna().all()
+    assert results["kdb_max_pct"].iloc[1] == 70.0
+
+
 def test_the_findings_frame_holds_every_finding_as_its_dict_says(engine, parcels):
     results = check_many(parcels, engine)
     expected = pd.DataFrame(
