@@ -50,8 +50,8 @@ BUILDING_COLUMNS = (
     "ground_elevation_m",
 )
 
-#: Parcels located at a time: enough for vectorised calls to pay, few enough that the first
-#: chunk, which nothing overlaps, is short.
+#: Parcels located at a time: enough for vectorised calls to pay, few enough that a chunk's
+#: geometries in the plan's CRS and its kernel buffers stay small beside its decisions.
 CHUNK = 2048
 
 
