@@ -16,7 +16,6 @@ import math
 from collections.abc import Hashable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import cache
 from operator import attrgetter
 from typing import Any
 
@@ -427,26 +426,38 @@ def _summary(decision: Decision) -> tuple[str, str, dict[str, float], str]:
     review: dict[str, None] = {}
     kinds: dict[str, None] = {}
     limits: dict[str, float] = {}
+    roles = _ROLES
     for finding in decision.findings:
-        rule, effect, limit = finding.rule, finding.effect, finding.limit
-        if effect is Effect.REJECT:
+        rule, effect = finding.rule, finding.effect
+        if effect is _REJECT:
             failed[rule] = None
-        elif effect is Effect.REVIEW:
+        elif effect is _REVIEW:
             review[rule] = None
-        spec, kind = _role(rule)
+        role = roles.get(rule)
+        if role is None:
+            role = roles[rule] = _role(rule)
+        spec, kind = role
         if kind is not None:
             kinds[kind] = None
-        if spec is not None and isinstance(limit, int | float):
-            column, maximum = spec
-            held = limits.get(column)
-            if held is None or (limit < held if maximum else limit > held):
-                limits[column] = float(limit)
+        if spec is not None:
+            limit = finding.limit
+            if isinstance(limit, int | float):
+                column, maximum = spec
+                held = limits.get(column)
+                if held is None or (limit < held if maximum else limit > held):
+                    limits[column] = float(limit)
     if _NO_INTENSITY in review:
         limits = {}
     return ",".join(failed), ",".join(review), limits, ",".join(kinds)
 
 
-@cache
+#: The effects a row lists the rules of (module constants: read faster than the enum's members).
+_REJECT, _REVIEW = Effect.REJECT, Effect.REVIEW
+#: ``_role`` of each rule name seen, by name (a dict read costs less than a cached call; the
+#: names are few).
+_ROLES: dict[str, tuple[tuple[str, bool] | None, str | None]] = {}
+
+
 def _role(rule: str) -> tuple[tuple[str, bool] | None, str | None]:
     """What a finding's rule tells a result row: the limit column it cites and whether that is
     a maximum, and the kind of special provision it reports the parcel in."""
