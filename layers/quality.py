@@ -22,7 +22,7 @@ from gis.crs import LONLAT_EPSG, is_metric, reproject
 from gis.errors import CRSError
 from gis.geometry import overlapping_pairs
 from gis.index import NOISE_M2
-from layers.model import FLAG_PROVISIONS, PlanRaster, RuleSet, norm
+from layers.model import FLAG_PROVISIONS, PlanRaster, RuleSet, SpecialProvision, norm
 from layers.report import Issue, Severity
 
 
@@ -103,56 +103,124 @@ def check_rules_coverage(zones: gpd.GeoDataFrame, rules: RuleSet, *, source: str
 def check_provisions_coverage(
     zones: gpd.GeoDataFrame, overlays: gpd.GeoDataFrame, rules: RuleSet, *, source: str
 ) -> list[Issue]:
-    """Special provisions on the map that no rule of the plan covers: a zone's flag (``KRB_03:
-    Rawan Banjir Tinggi``) or an overlay polygon, by kind and class. A parcel there needs
-    review, since the map says the provision applies but the plan not what it asks (warnings;
-    a rule limited to some blocks or sub-zones counts as covering it). A KKOP polygon with its
+    """Special provisions on the map that no rule of the plan covers there: a zone's flag
+    (``KRB_03: Rawan Banjir Tinggi``) or an overlay polygon, by kind and class. A parcel there
+    needs review, since the map says the provision applies but the plan not what it asks
+    (warnings). A rule limited to a block or a sub-zone covers the zones of that block or
+    sub-zone, and the part of an overlay over them, as a check reads it; a KKOP polygon with its
     ceiling is covered by the ceiling itself."""
-    geoms: dict[tuple[str, str | None], list[Any]] = {}
-    counts: dict[tuple[str, str | None], list[int]] = {}
-    flagged = zip(zones["flags"], zones.geometry.array, strict=True)
-    for flags, geom in flagged:
+    places = _flagged_places(zones)
+    drawn = zip(
+        overlays["kind"], _present(overlays["klass"]), _present(overlays["ceiling_m"]), strict=True
+    )
+    polygons: dict[tuple[str, str | None], list[int]] = {}
+    for row, (kind, klass, ceiling) in enumerate(drawn):
+        if ceiling is None:
+            polygons.setdefault((kind, klass), []).append(row)
+    issues = []
+    for key in sorted(places.keys() | polygons.keys(), key=str):
+        kind, klass = key
+        matching = [
+            rule
+            for rule in rules.provisions
+            if rule.provision == kind and (rule.klass is None or norm(rule.klass) == norm(klass))
+        ]
+        if any(rule.block is None and rule.subzone_code is None for rule in matching):
+            continue
+        found = places.get(key, [])
+        if key in polygons:
+            found = found + _overlay_places(overlays, polygons[key], zones, whole=not matching)
+        bare = [place for place in found if not any(_covers(rule, place) for rule in matching)]
+        if bare:
+            issues.append(_uncovered(kind, klass, bare, restricted=bool(matching), source=source))
+    return issues
+
+
+@dataclass(frozen=True)
+class _Place:
+    """Where a provision lies on the map: land, the block and sub-zone a check reads there,
+    and the zone flag or the overlay polygon (its row) that puts it there."""
+
+    land: Any
+    block: str | None
+    subzone_code: str | None
+    zone: int | None = None
+    overlay: int | None = None
+
+
+def _flagged_places(zones: gpd.GeoDataFrame) -> dict[tuple[str, str | None], list[_Place]]:
+    places: dict[tuple[str, str | None], list[_Place]] = {}
+    rows = zip(
+        zones["flags"],
+        _present(zones["block"]),
+        _present(zones["subzone_code"]),
+        zones.geometry.array,
+        strict=True,
+    )
+    for row, (flags, block, code, geom) in enumerate(rows):
         for column, value in _flags(flags).items():
             kind = FLAG_PROVISIONS.get(column)
             if kind is not None:
-                geoms.setdefault((kind, value), []).append(geom)
-                counts.setdefault((kind, value), [0, 0])[0] += 1
-    drawn = zip(
-        overlays["kind"],
-        _present(overlays["klass"]),
-        _present(overlays["ceiling_m"]),
-        overlays.geometry.array,
-        strict=True,
+                places.setdefault((kind, value), []).append(_Place(geom, block, code, zone=row))
+    return places
+
+
+def _overlay_places(
+    overlays: gpd.GeoDataFrame, rows: list[int], zones: gpd.GeoDataFrame, *, whole: bool
+) -> list[_Place]:
+    """The overlay polygons ``rows``: whole where no rule could cover them (``whole``), else cut
+    by the zones under them, each piece with its zone's block and sub-zone."""
+    geoms = np.asarray(overlays.geometry.array, dtype=object)[rows]
+    if whole:
+        return [_Place(g, None, None, overlay=row) for g, row in zip(geoms, rows, strict=True)]
+    zone_geoms = np.asarray(zones.geometry.array, dtype=object)
+    left, right = shapely.STRtree(zone_geoms).query(geoms, predicate="intersects")
+    pieces = shapely.intersection(geoms[left], zone_geoms[right])
+    keep = shapely.area(pieces) > NOISE_M2
+    blocks, codes = _present(zones["block"]), _present(zones["subzone_code"])
+    return [
+        _Place(piece, blocks[z], codes[z], overlay=rows[o])
+        for piece, o, z in zip(pieces[keep], left[keep], right[keep], strict=True)
+    ]
+
+
+def _covers(rule: SpecialProvision, place: _Place) -> bool:
+    return (rule.block is None or rule.block == place.block) and (
+        rule.subzone_code is None or rule.subzone_code == place.subzone_code
     )
-    for kind, klass, ceiling, geom in drawn:
-        if ceiling is None:
-            geoms.setdefault((kind, klass), []).append(geom)
-            counts.setdefault((kind, klass), [0, 0])[1] += 1
-    issues = []
-    for (kind, klass), (n_zones, n_polygons) in sorted(counts.items(), key=lambda i: str(i[0])):
-        if any(
-            rule.provision == kind and (rule.klass is None or norm(rule.klass) == norm(klass))
-            for rule in rules.provisions
-        ):
-            continue
-        provision = f"{kind} {klass}" if klass else kind
-        where = [
-            f"{n} {what}"
-            for n, what in ((n_zones, "zone(s) flagged"), (n_polygons, "overlay polygon(s)"))
-            if n
-        ]
-        issues.append(
-            Issue(
-                Severity.WARNING,
-                "provision-rules-missing",
-                f"special provision {provision} ({' and '.join(where)}) has no rule in the "
-                "plan; checks there will need review",
-                source=source,
-                area_m2=float(shapely.union_all(geoms[kind, klass]).area),
-                details={"kind": kind, "klass": klass},
-            )
+
+
+def _uncovered(
+    kind: str, klass: str | None, bare: list[_Place], *, restricted: bool, source: str
+) -> Issue:
+    provision = f"{kind} {klass}" if klass else kind
+    n_zones = len({place.zone for place in bare if place.zone is not None})
+    n_polygons = len({place.overlay for place in bare if place.overlay is not None})
+    where = " and ".join(
+        f"{n} {what}"
+        for n, what in ((n_zones, "zone(s) flagged"), (n_polygons, "overlay polygon(s)"))
+        if n
+    )
+    blocks = sorted({place.block for place in bare if place.block})
+    if restricted:
+        message = (
+            f"special provision {provision} has rules only for some blocks or sub-zones, and "
+            f"none for {where} in block(s) {', '.join(blocks) or '(none named)'}; checks there "
+            "will need review"
         )
-    return issues
+    else:
+        message = (
+            f"special provision {provision} ({where}) has no rule in the plan; checks there "
+            "will need review"
+        )
+    return Issue(
+        Severity.WARNING,
+        "provision-rules-missing",
+        message,
+        source=source,
+        area_m2=float(shapely.union_all([place.land for place in bare]).area),
+        details={"kind": kind, "klass": klass, "blocks": blocks},
+    )
 
 
 def _flags(value: Any) -> dict[str, str]:

@@ -240,6 +240,61 @@ def test_provisions_on_the_map_without_a_rule_are_warned_of_and_need_review_in_a
     )
 
 
+def test_a_provision_whose_rules_are_limited_to_a_block_is_warned_of_where_they_stop():
+    """KRB "Rawan Banjir Sedang" with its one rule limited to block I.A.1: flagged on zone 1
+    (I.A.1) and zone 5 (I.A.2), and drawn as a polygon over both blocks. Zone 5 (10,000 m2)
+    and the polygon's 100 m x 50 m over I.A.2 are uncovered: one warning, 15,000 m2, and a
+    check there needs review, while one in I.A.1 meets the rule."""
+    data = grid_plan(size=4)
+    krb = next(r for r in data.rules.provisions if r.provision == "KRB")
+    rules = dataclasses.replace(
+        data.rules,
+        provisions=tuple(
+            dataclasses.replace(r, block="I.A.1") if r is krb else r for r in data.rules.provisions
+        ),
+    )
+    zones = data.zones.copy()
+    zones.loc[4, "flags"] = json.dumps({"KRB_03": "Rawan Banjir Sedang"})
+    drawn = box(X0 + 150, Y0 + 50, X0 + 250, Y0 + 150)
+    overlays = pd.concat(
+        [
+            data.overlays,
+            gpd.GeoDataFrame(
+                {
+                    "overlay_id": ["2"],
+                    "kind": ["KRB"],
+                    "name": [None],
+                    "klass": ["Rawan Banjir Sedang"],
+                    "ceiling_m": [float("nan")],
+                    "attrs": ["{}"],
+                },
+                geometry=[MultiPolygon([drawn])],
+                crs=data.overlays.crs,
+            ),
+        ],
+        ignore_index=True,
+    )
+    [issue] = check_provisions_coverage(zones, overlays, rules, source="provisions.csv")
+    assert issue.details == {"kind": "KRB", "klass": "Rawan Banjir Sedang", "blocks": ["I.A.2"]}
+    assert "1 zone(s) flagged and 1 overlay polygon(s) in block(s) I.A.2" in issue.message
+    assert issue.area_m2 == pytest.approx(15_000.0)
+
+    engine = Engine.build(
+        dataclasses.replace(data, zones=zones, overlays=overlays, rules=rules), REF
+    )
+
+    def krb_effect(x: float, y: float) -> str:
+        parcel = box(X0 + x, Y0 + y, X0 + x + 20, Y0 + y + 20)
+        decision = engine.check(Application(parcel, "68111", crs="EPSG:32650"))
+        [finding] = [f for f in decision.findings if f.rule == "provision.KRB"]
+        return finding.effect.value
+
+    assert krb_effect(10, 110) == "review"  # zone 5, flagged, block I.A.2
+    assert krb_effect(160, 110) == "review"  # the polygon over block I.A.2
+    assert krb_effect(10, 60) == "condition"  # zone 1, block I.A.1: the rule applies
+    assert krb_effect(160, 60) == "condition"  # the polygon over block I.A.1
+
+
 def test_jagoi_babang_quality(shared_data):
     layer = read_zoning(shared_data / "jagoibabang" / "KONSEPPOLARUANG_5.geojson")
     issues = check_zones(layer.zones, source=layer.source, id_column=layer.id_column)
