@@ -18,7 +18,10 @@ from types import MappingProxyType
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
+import pandas as pd
 import shapely
+from numpy.typing import NDArray
 
 from gis.raster import Grid, decode_grid, encode_grid
 from layers.report import QualityReport
@@ -206,6 +209,20 @@ FLAG_PROVISIONS: Mapping[str, str] = MappingProxyType(
         "TPZ_00": "TPZ",
     }
 )
+
+
+def zone_flags(value: Any) -> dict[str, str]:
+    """A zone's ``flags`` column (a JSON object of flag column -> value) as a dict; empty
+    where there are none."""
+    if not value or not isinstance(value, str):
+        return {}
+    parsed = json.loads(value)
+    return {str(k): str(v) for k, v in parsed.items()} if isinstance(parsed, dict) else {}
+
+
+def present(values: pd.Series) -> NDArray[np.object_]:
+    """A column as an object array with None (not NaN or pandas' NA) where empty."""
+    return np.asarray(values.astype(object).where(values.notna(), None), dtype=object)
 
 
 def norm(text: str | None) -> str:

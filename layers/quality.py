@@ -7,9 +7,9 @@ report locations in lon/lat and name features as the source does (``OBJECTID 424
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import geopandas as gpd
@@ -22,7 +22,15 @@ from gis.crs import LONLAT_EPSG, is_metric, reproject
 from gis.errors import CRSError
 from gis.geometry import overlapping_pairs
 from gis.index import NOISE_M2
-from layers.model import FLAG_PROVISIONS, PlanRaster, RuleSet, SpecialProvision, norm
+from layers.model import (
+    FLAG_PROVISIONS,
+    PlanRaster,
+    RuleSet,
+    SpecialProvision,
+    norm,
+    present,
+    zone_flags,
+)
 from layers.report import Issue, Severity
 
 
@@ -110,8 +118,9 @@ def check_provisions_coverage(
     sub-zone, and the part of an overlay over them, as a check reads it; a KKOP polygon with its
     ceiling is covered by the ceiling itself."""
     places = _flagged_places(zones)
+    under = _ZonesUnder(zones)
     drawn = zip(
-        overlays["kind"], _present(overlays["klass"]), _present(overlays["ceiling_m"]), strict=True
+        overlays["kind"], present(overlays["klass"]), present(overlays["ceiling_m"]), strict=True
     )
     polygons: dict[tuple[str, str | None], list[int]] = {}
     for row, (kind, klass, ceiling) in enumerate(drawn):
@@ -129,7 +138,7 @@ def check_provisions_coverage(
             continue
         found = places.get(key, [])
         if key in polygons:
-            found = found + _overlay_places(overlays, polygons[key], zones, whole=not matching)
+            found = found + under.places(overlays, polygons[key], whole=not matching)
         bare = [place for place in found if not any(_covers(rule, place) for rule in matching)]
         if bare:
             issues.append(_uncovered(kind, klass, bare, restricted=bool(matching), source=source))
@@ -152,36 +161,44 @@ def _flagged_places(zones: gpd.GeoDataFrame) -> dict[tuple[str, str | None], lis
     places: dict[tuple[str, str | None], list[_Place]] = {}
     rows = zip(
         zones["flags"],
-        _present(zones["block"]),
-        _present(zones["subzone_code"]),
+        present(zones["block"]),
+        present(zones["subzone_code"]),
         zones.geometry.array,
         strict=True,
     )
     for row, (flags, block, code, geom) in enumerate(rows):
-        for column, value in _flags(flags).items():
+        for column, value in zone_flags(flags).items():
             kind = FLAG_PROVISIONS.get(column)
             if kind is not None:
                 places.setdefault((kind, value), []).append(_Place(geom, block, code, zone=row))
     return places
 
 
-def _overlay_places(
-    overlays: gpd.GeoDataFrame, rows: list[int], zones: gpd.GeoDataFrame, *, whole: bool
-) -> list[_Place]:
-    """The overlay polygons ``rows``: whole where no rule could cover them (``whole``), else cut
-    by the zones under them, each piece with its zone's block and sub-zone."""
-    geoms = np.asarray(overlays.geometry.array, dtype=object)[rows]
-    if whole:
-        return [_Place(g, None, None, overlay=row) for g, row in zip(geoms, rows, strict=True)]
-    zone_geoms = np.asarray(zones.geometry.array, dtype=object)
-    left, right = shapely.STRtree(zone_geoms).query(geoms, predicate="intersects")
-    pieces = shapely.intersection(geoms[left], zone_geoms[right])
-    keep = shapely.area(pieces) > NOISE_M2
-    blocks, codes = _present(zones["block"]), _present(zones["subzone_code"])
-    return [
-        _Place(piece, blocks[z], codes[z], overlay=rows[o])
-        for piece, o, z in zip(pieces[keep], left[keep], right[keep], strict=True)
-    ]
+class _ZonesUnder:
+    """The zones that cut an overlay's polygons into the places a check reads (block and
+    sub-zone), indexed once, on first use."""
+
+    def __init__(self, zones: gpd.GeoDataFrame) -> None:
+        self.geoms = np.asarray(zones.geometry.array, dtype=object)
+        self.blocks, self.codes = present(zones["block"]), present(zones["subzone_code"])
+
+    @cached_property
+    def tree(self) -> shapely.STRtree:
+        return shapely.STRtree(self.geoms)
+
+    def places(self, overlays: gpd.GeoDataFrame, rows: list[int], *, whole: bool) -> list[_Place]:
+        """The overlay polygons ``rows``: whole where no rule could cover them (``whole``),
+        else cut by the zones under them, each piece with its zone's block and sub-zone."""
+        geoms = np.asarray(overlays.geometry.array, dtype=object)[rows]
+        if whole:
+            return [_Place(g, None, None, overlay=r) for g, r in zip(geoms, rows, strict=True)]
+        left, right = self.tree.query(geoms, predicate="intersects")
+        pieces = shapely.intersection(geoms[left], self.geoms[right])
+        keep = shapely.area(pieces) > NOISE_M2
+        return [
+            _Place(piece, self.blocks[z], self.codes[z], overlay=rows[o])
+            for piece, o, z in zip(pieces[keep], left[keep], right[keep], strict=True)
+        ]
 
 
 def _covers(rule: SpecialProvision, place: _Place) -> bool:
@@ -221,12 +238,6 @@ def _uncovered(
         area_m2=float(shapely.union_all([place.land for place in bare]).area),
         details={"kind": kind, "klass": klass, "blocks": blocks},
     )
-
-
-def _flags(value: Any) -> dict[str, str]:
-    """A zone's flags column (a JSON object) as a dict; empty where there are none."""
-    parsed = json.loads(value) if isinstance(value, str) and value else {}
-    return {str(k): str(v) for k, v in parsed.items()} if isinstance(parsed, dict) else {}
 
 
 def check_raster_rules(
@@ -271,7 +282,7 @@ def check_overlay(overlay: gpd.GeoDataFrame, labels: Sequence[str], *, source: s
         return []
     crs = overlay.crs.to_epsg() or overlay.crs.to_wkt()
     ctx = _Context(source, np.asarray(labels, dtype=object), crs)
-    columns = (_present(overlay[name]) for name in ("kind", "klass", "ceiling_m"))
+    columns = (present(overlay[name]) for name in ("kind", "klass", "ceiling_m"))
     provisions = zip(*columns, strict=True)
     groups: dict[tuple[Any, ...], list[int]] = {}
     for row, key in enumerate(provisions):
@@ -332,11 +343,6 @@ def check_overlay_extent(
             )[0],
         )
     ]
-
-
-def _present(values: pd.Series) -> list[Any]:
-    """A column's values, None where missing (NaN, None or pandas' NA)."""
-    return [None if pd.isna(value) else value for value in values]
 
 
 def _zones(n: int) -> str:

@@ -8,7 +8,6 @@ it at once.
 from __future__ import annotations
 
 import bisect
-import json
 import re
 from collections import defaultdict
 from collections.abc import Callable, Hashable
@@ -17,7 +16,6 @@ from typing import Any, TypeVar
 
 import geopandas as gpd
 import numpy as np
-import pandas as pd
 import shapely
 from numpy.typing import NDArray
 from shapely.geometry.base import BaseGeometry
@@ -33,6 +31,8 @@ from layers.model import (
     PlanData,
     SpecialProvision,
     norm,
+    present,
+    zone_flags,
 )
 from permits.decision import PlanRef
 from permits.rules.intensity import Limit, limits_for
@@ -219,15 +219,10 @@ def compile_plan(data: PlanData, ref: PlanRef) -> CompiledPlan:
     )
 
 
-def _column(frame: pd.DataFrame, name: str) -> NDArray[np.object_]:
-    """A column as an object array with None (not NaN) where empty."""
-    return np.asarray(frame[name].astype(object).where(frame[name].notna(), None), dtype=object)
-
-
 def _zones(data: PlanData) -> Zones:
     frame = data.zones
     names = ("zone_id", "subzone_code", "subzone_name", "zone_code", "block")
-    columns = {name: _column(frame, name) for name in names}
+    columns = {name: present(frame[name]) for name in names}
     labels = zip(
         map(str, columns["zone_id"].tolist()),
         *(columns[name].tolist() for name in names[1:]),
@@ -235,7 +230,7 @@ def _zones(data: PlanData) -> Zones:
     )
     return Zones(
         **columns,
-        flags=tuple(_flags(value) for value in frame["flags"]),
+        flags=tuple(zone_flags(value) for value in frame["flags"]),
         labels=tuple(labels),
     )
 
@@ -247,8 +242,8 @@ def _counted_once(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     are merged into one first, named by all their names: the land they share counts once.
     Polygons that only touch stay as drawn, each with its own name."""
     geoms = np.asarray(frame.geometry.array, dtype=object)
-    names = _column(frame, "name")
-    keys = zip(frame["kind"], _column(frame, "klass"), _column(frame, "ceiling_m"), strict=True)
+    names = present(frame["name"])
+    keys = zip(frame["kind"], present(frame["klass"]), present(frame["ceiling_m"]), strict=True)
     groups: dict[tuple[Any, ...], list[int]] = defaultdict(list)
     for row, key in enumerate(keys):
         groups[key].append(row)
@@ -296,22 +291,15 @@ def _overlapping(geoms: NDArray[np.object_]) -> list[list[int]]:
     return [part for part in parts.values() if len(part) > 1]
 
 
-def _flags(value: Any) -> dict[str, str]:
-    if not value or not isinstance(value, str):
-        return {}
-    parsed = json.loads(value)
-    return {str(k): str(v) for k, v in parsed.items()} if isinstance(parsed, dict) else {}
-
-
 def _overlays(data: PlanData) -> Overlays:
     frame = _counted_once(data.overlays)
     geoms = np.asarray(frame.geometry.array, dtype=object)
     index = ZoneIndex(geoms, "overlays", partition=False)
     index.warm()
     return Overlays(
-        kind=_column(frame, "kind"),
-        klass=_column(frame, "klass"),
-        name=_column(frame, "name"),
+        kind=present(frame["kind"]),
+        klass=present(frame["klass"]),
+        name=present(frame["name"]),
         ceiling_m=np.asarray(frame["ceiling_m"], dtype=np.float64),
         index=index,
     )
