@@ -33,10 +33,7 @@ from gis.parse import CrsInput, Note, repair_note, resolve_crs
 from permits.application import Application, ApplicationError, Building
 from permits.decision import FINDING_COLUMNS, Decision, Effect, Finding, Status
 from permits.engine import Engine
-from permits.rules.footprint import RULE as FOOTPRINT
-from permits.rules.intensity import CHECKS
-from permits.rules.intensity import RULE as INTENSITY
-from permits.rules.provisions import RULE as PROVISION
+from permits.rows import LIMIT_COLUMNS, Classes, Row, row_of
 
 #: Optional columns of the parcels frame that fill an application's building.
 BUILDING_COLUMNS = (
@@ -55,7 +52,11 @@ CHUNK = 2048
 
 
 def check_many(
-    parcels: gpd.GeoDataFrame, engine: Engine, *, activity: str | None = None
+    parcels: gpd.GeoDataFrame,
+    engine: Engine,
+    *,
+    activity: str | None = None,
+    decisions: bool = True,
 ) -> gpd.GeoDataFrame:
     """One decision per parcel row.
 
@@ -67,7 +68,10 @@ def check_many(
     (``LIMIT_COLUMNS``: the strictest each decision cites; NaN where none applies, where a
     deciding sub-zone has no intensity rules, or where the parcel was not assessed),
     ``provisions`` (the kinds of special provision it lies in) and ``decision`` (the full
-    decision).
+    decision). With ``decisions=False``, the rows alone: the same values, worked out once per
+    class of parcels the rules treat alike (``permits.rows``) instead of parcel by parcel. For
+    a whole city, where the findings of a few parcels are wanted afterwards (``check_many``
+    again on those rows).
     """
     if parcels.crs is None:
         raise GeometryError("the parcels frame has no CRS; set one (e.g. EPSG:4326)")
@@ -75,14 +79,22 @@ def check_many(
         raise ApplicationError("activity", "give an 'activity' column or activity=...")
     crs = resolve_crs(parcels.crs.to_string())
     given = np.asarray(parcels.geometry.array, dtype=object)
-    rows = _Rows(parcels, activity, crs.name)
-    decisions: list[Decision] = []
+    frame = _Rows(parcels, activity, crs.name)
+    made: list[Decision] = []
+    rows: list[Row] = []
+    classes = Classes(engine)
     with _collector_paused():
         for lo in range(0, len(given), CHUNK):
             span = range(lo, min(lo + CHUNK, len(given)))
             located = _locate(engine, parcels.crs, given[span.start : span.stop])
-            decisions += _decide(engine, crs, rows, span, given, located)
-        return _results(parcels, decisions)
+            apps = [frame.application(i, given[i]) for i in span]
+            if decisions:
+                made += [_decision(engine, crs, app, located, k) for k, app in enumerate(apps)]
+            else:
+                rows += _classed(engine, classes, crs, apps, located)
+        if decisions:
+            rows = [row_of(d) for d in made]
+        return _results(parcels, rows, made if decisions else None)
 
 
 @contextmanager
@@ -186,35 +198,45 @@ def _one_by_one(
     return overlaps, hits
 
 
-def _decide(
-    engine: Engine,
-    crs: CrsInput,
-    rows: _Rows,
-    span: range,
-    given: NDArray[np.object_],
-    located: _Located,
-) -> Iterator[Decision]:
-    """The rules for a located chunk, parcel by parcel."""
-    for k, i in enumerate(span):
-        app = rows.application(i, given[i])
-        digest = app.input_hash(parcel_wkb=located.wkb[k])
-        problem = located.problems[k] or _refused_repair(engine, located.notes[k])
-        if problem is not None:
-            yield _unusable(engine, app, problem, digest)
-            continue
-        try:
-            app.validate()
-            yield engine.assess(
-                app,
-                crs,
-                located.metric[k],
-                located.notes[k],
-                located.overlaps[k],
-                input_hash=digest,
-                overlay_hits=located.hits[k],
-            )
-        except (ApplicationError, GeometryError) as exc:
-            yield _unusable(engine, app, str(exc), digest)
+def _decision(
+    engine: Engine, crs: CrsInput, app: Application, located: _Located, k: int
+) -> Decision:
+    """The decision for the ``k``-th parcel of a located chunk."""
+    digest = app.input_hash(parcel_wkb=located.wkb[k])
+    problem = located.problems[k] or _refused_repair(engine, located.notes[k])
+    if problem is not None:
+        return _unusable(engine, app, problem, digest)
+    try:
+        app.validate()
+        return engine.assess(
+            app,
+            crs,
+            located.metric[k],
+            located.notes[k],
+            located.overlaps[k],
+            input_hash=digest,
+            overlay_hits=located.hits[k],
+        )
+    except (ApplicationError, GeometryError) as exc:
+        return _unusable(engine, app, str(exc), digest)
+
+
+def _classed(
+    engine: Engine, classes: Classes, crs: CrsInput, apps: list[Application], located: _Located
+) -> Iterator[Row]:
+    """The rows of a located chunk by class; a parcel without one gets its full decision's."""
+    lots = shapely.area(located.metric).tolist()
+    for k, app in enumerate(apps):
+        row = None
+        if located.problems[k] is None and _refused_repair(engine, located.notes[k]) is None:
+            try:
+                app.validate()
+            except ApplicationError:
+                pass
+            else:
+                hits = located.hits[k][0]
+                row = classes.row(app, located.metric[k], lots[k], located.overlaps[k], hits)
+        yield row_of(_decision(engine, crs, app, located, k)) if row is None else row
 
 
 def _refused_repair(engine: Engine, notes: tuple[Note, ...]) -> str | None:
@@ -363,104 +385,30 @@ def _unusable(engine: Engine, app: Application, why: str, input_hash: str) -> De
     )
 
 
-#: The limits in force a result row carries, by the rule of the finding that cites each: its
-#: column and whether it is a maximum. A split parcel has a finding per deciding sub-zone, each
-#: citing that sub-zone's limit, and the building must meet every one: the strictest binds.
-_LIMIT_OF_RULE = {f"{INTENSITY}.{check.name}": (check.field, check.maximum) for check in CHECKS} | {
-    f"{FOOTPRINT}.gsb": ("gsb_min_m", False)
-}
-#: The finding of a deciding sub-zone without intensity rules (it needs review).
-_NO_INTENSITY = f"{INTENSITY}.no_data"
-#: The limit columns of a result row, in order (``kdb_max_pct``, ..., ``gsb_min_m``).
-LIMIT_COLUMNS = tuple(dict.fromkeys(column for column, _ in _LIMIT_OF_RULE.values()))
-#: The columns ``check_many`` adds beside ``decision``, in order, with the dtype each holds (an
-#: empty frame's too): what a results file and a Dask worker carry.
-RESULT_COLUMNS = {
-    "outcome": "str",
-    "parcel_area_m2": "float64",
-    "subzone_code": "str",
-    "share": "float64",
-    "zones": "int64",
-    "failed": "str",
-    "review": "str",
-    **dict.fromkeys(LIMIT_COLUMNS, "float64"),
-    "provisions": "str",
-}
-
-
-def _results(parcels: gpd.GeoDataFrame, decisions: list[Decision]) -> gpd.GeoDataFrame:
-    main = [d.zones[0] if d.zones else None for d in decisions]
-    summaries = [_summary(d) for d in decisions]
+def _results(
+    parcels: gpd.GeoDataFrame, rows: list[Row], decisions: list[Decision] | None
+) -> gpd.GeoDataFrame:
     index: list[Hashable] = list(parcels.index)
+    summaries = [summary for summary, *_ in rows]
     return gpd.GeoDataFrame(
         {
-            "outcome": [d.outcome.value for d in decisions],
-            "parcel_area_m2": [d.parcel_area_m2 for d in decisions],
-            "subzone_code": [z.subzone_code if z else None for z in main],
-            "share": [z.share if z else None for z in main],
-            "zones": [len(d.zones) for d in decisions],
-            "failed": [failed for failed, _, _, _ in summaries],
-            "review": [review for _, review, _, _ in summaries],
+            "outcome": [s.outcome.value for s in summaries],
+            "parcel_area_m2": [area for _, area, *_ in rows],
+            "subzone_code": [code for _, _, code, *_ in rows],
+            "share": [share for *_, share, _ in rows],
+            "zones": [zones for *_, zones in rows],
+            "failed": [s.failed for s in summaries],
+            "review": [s.review for s in summaries],
             **{
                 column: np.array(
-                    [limits.get(column, np.nan) for *_, limits, _ in summaries], dtype=np.float64
+                    [s.limits.get(column, np.nan) for s in summaries], dtype=np.float64
                 )
                 for column in LIMIT_COLUMNS
             },
-            "provisions": [provisions for *_, provisions in summaries],
-            "decision": decisions,
+            "provisions": [s.provisions for s in summaries],
+            **({} if decisions is None else {"decision": decisions}),
         },
         geometry=parcels.geometry.values,
         crs=parcels.crs,
         index=index,
     )
-
-
-def _summary(decision: Decision) -> tuple[str, str, dict[str, float], str]:
-    """A decision's row in one pass over its findings: the rules that rejected and those that
-    need review (each once, in finding order), the strictest limit of each kind its findings
-    cite (by column; none where a deciding sub-zone has no intensity rules, since its limits,
-    unknown, may be stricter), and the kinds of special provision the parcel lies in
-    (``LP2B,KRB``; a sliver of one, reported but not deciding, is not counted)."""
-    failed: dict[str, None] = {}
-    review: dict[str, None] = {}
-    kinds: dict[str, None] = {}
-    limits: dict[str, float] = {}
-    roles = _ROLES
-    for finding in decision.findings:
-        rule, effect = finding.rule, finding.effect
-        if effect is _REJECT:
-            failed[rule] = None
-        elif effect is _REVIEW:
-            review[rule] = None
-        role = roles.get(rule)
-        if role is None:
-            role = roles[rule] = _role(rule)
-        spec, kind = role
-        if kind is not None:
-            kinds[kind] = None
-        if spec is not None:
-            limit = finding.limit
-            if isinstance(limit, int | float):
-                column, maximum = spec
-                held = limits.get(column)
-                if held is None or (limit < held if maximum else limit > held):
-                    limits[column] = float(limit)
-    if _NO_INTENSITY in review:
-        limits = {}
-    return ",".join(failed), ",".join(review), limits, ",".join(kinds)
-
-
-#: The effects a row lists the rules of (module constants: read faster than the enum's members).
-_REJECT, _REVIEW = Effect.REJECT, Effect.REVIEW
-#: ``_role`` of each rule name seen, by name (a dict read costs less than a cached call; the
-#: names are few).
-_ROLES: dict[str, tuple[tuple[str, bool] | None, str | None]] = {}
-
-
-def _role(rule: str) -> tuple[tuple[str, bool] | None, str | None]:
-    """What a finding's rule tells a result row: the limit column it cites and whether that is
-    a maximum, and the kind of special provision it reports the parcel in."""
-    family, _, rest = rule.partition(".")
-    kind = rest.split(".")[0] if family == PROVISION and not rest.endswith(".sliver") else None
-    return _LIMIT_OF_RULE.get(rule), kind or None

@@ -20,8 +20,9 @@ import pyarrow.parquet as pq
 import pyogrio
 
 from gis.errors import SimtaruError
-from permits.batch import RESULT_COLUMNS, check_many
+from permits.batch import check_many
 from permits.engine import Engine
+from permits.rows import RESULT_COLUMNS
 
 #: The results layer and the table that says what made it.
 RESULTS = "results"

@@ -27,9 +27,10 @@ import geopandas as gpd
 import orjson
 import pandas as pd
 
-from permits.batch import CHUNK, RESULT_COLUMNS
+from permits.batch import CHUNK
 from permits.batch import check_many as check_frame
 from permits.engine import Engine
+from permits.rows import RESULT_COLUMNS
 
 #: Rows per partition: several of the batch's chunks, so a task's own overhead is small, and
 #: few enough that a worker checks one partition in about 500 MB with the decisions' JSON (about
@@ -89,8 +90,9 @@ def findings_frame(results: pd.DataFrame) -> pd.DataFrame:
 def _checked(
     parcels: gpd.GeoDataFrame, engine: Engine, activity: str | None, decisions: bool
 ) -> gpd.GeoDataFrame:
-    """One partition checked, in a worker: the batch's results with the decisions as JSON."""
-    results = check_frame(parcels, engine, activity=activity)
+    """One partition checked, in a worker: the batch's results with the decisions as JSON, or
+    the rows alone (worked out by class, as ``permits.check_many`` does without decisions)."""
+    results = check_frame(parcels, engine, activity=activity, decisions=decisions)
     found: dict[str, Any] = {
         name: results[name].astype(kind).array for name, kind in RESULT_COLUMNS.items()
     }

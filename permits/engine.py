@@ -26,7 +26,7 @@ from permits.decision import Decision, Effect, Finding, PlanRef, Status, ZonePie
 from permits.rules.activity import assess_activity
 from permits.rules.distance import Neighbours, assess_distance
 from permits.rules.footprint import assess_footprint
-from permits.rules.intensity import assess_intensity, in_force
+from permits.rules.intensity import InForce, assess_intensity, in_force
 from permits.rules.location import Tolerance, location_findings, pieces_of
 from permits.rules.provisions import assess_provisions
 from permits.rules.raster import assess_rasters
@@ -124,20 +124,27 @@ class Engine:
             frontage=_metric(app.frontage, crs, epsg, "frontage", app),
             overlay_hits=overlay_hits,
         )
+        before, limits, after = self.rules(s, neighbours)
+        findings = (*located, *before, *assess_intensity(s, limits), *after)
+        return self._decide(app, input_hash, findings, pieces, lot_m2)
+
+    def rules(
+        self, s: Situation, neighbours: Neighbours | None = None
+    ) -> tuple[tuple[Finding, ...], InForce, tuple[Finding, ...]]:
+        """The rules' findings for a located parcel, around the limits in force that the
+        building's figures are measured against (``assess_intensity``): the activity and the
+        special provisions before, the footprint, the distance and the rasters after. Apart, so
+        that a batch of rows can measure many parcels' figures against one class's limits."""
         activity = assess_activity(s)
-        provisions = assess_provisions(s, tol)
+        provisions = assess_provisions(s, self.settings.tolerance)
         subzones = s.subzones[:1] if self.plan.split_policy == "dominant" else s.subzones
         limits = in_force(s, subzones, activity.intensity_pct, provisions.caps)
-        findings = (
-            *located,
-            *activity.findings,
-            *provisions.findings,
-            *assess_intensity(s, limits),
+        after = (
             *assess_footprint(s, limits.gsb_m),
             *assess_distance(s, activity.activity_ids, activity.min_distance_m, neighbours),
             *assess_rasters(s),
         )
-        return self._decide(app, input_hash, findings, pieces, lot_m2)
+        return (*activity.findings, *provisions.findings), limits, after
 
     def _decide(
         self,

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from shapely.geometry import MultiPolygon, Point, Polygon, box
 
-import permits.batch
+import permits.rows
 from gis.errors import GeometryError
 from permits.application import Application, Building
 from permits.batch import check_many
@@ -122,7 +122,7 @@ def test_a_result_row_carries_the_limits_that_bind_and_the_provisions_met(engine
         crs=32650,
     )
     results = check_many(lots, engine)
-    limits = list(permits.batch.LIMIT_COLUMNS)
+    limits = list(permits.rows.LIMIT_COLUMNS)
     nan = float("nan")
     expected = pd.DataFrame(
         [
@@ -157,7 +157,7 @@ def test_no_limit_is_given_where_a_deciding_sub_zone_has_no_intensity_rules():
     )
     results = check_many(lots, engine)
     assert "intensity.no_data" in results["review"].iloc[0]
-    assert results[list(permits.batch.LIMIT_COLUMNS)].iloc[0].isna().all()
+    assert results[list(permits.rows.LIMIT_COLUMNS)].iloc[0].isna().all()
     assert results["kdb_max_pct"].iloc[1] == 70.0
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
 from sqlalchemy import text
 
@@ -28,6 +29,8 @@ def test_demo_city_from_the_store_decides_every_kind_of_case(store):
     ).to_crs(4326)
 
     results = check_many(parcels, engine)
+    rows = check_many(parcels, engine, decisions=False)
+    pd.testing.assert_frame_equal(rows, results.drop(columns="decision"), check_exact=True)
     outcomes = set(results["outcome"])
     assert {"approved_with_conditions", "rejected", "needs_review"} <= outcomes
     unknown = results[parcels["activity"] == "00000"]

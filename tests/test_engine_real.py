@@ -8,6 +8,7 @@ from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 
 import geopandas as gpd
+import pandas as pd
 import pytest
 import shapely
 from sqlalchemy import text
@@ -95,6 +96,9 @@ def test_every_parcel_agrees_with_postgis_single_and_bulk(jagoi):
         assert_agrees(expected[i], single.zones, lot)
         # The notebook's batch and the service's single check: one decision, byte for byte.
         assert bulk["decision"].iloc[i].to_json_bytes() == single.to_json_bytes()
+    # An analyst's rows without decisions: the same values, class by class.
+    rows = check_many(parcels, engine, activity="47111", decisions=False)
+    pd.testing.assert_frame_equal(rows, bulk.drop(columns="decision"), check_exact=True)
 
 
 def test_every_parcel_overlaps_the_overlay_as_postgis_says(jagoi):

@@ -13,6 +13,7 @@ import math
 from dataclasses import dataclass
 
 from layers.model import IntensityRule
+from permits.application import Building
 from permits.decision import Effect, Finding, Status
 from permits.rules.situation import Situation
 
@@ -94,10 +95,14 @@ def _fits_lot(rule: IntensityRule, lot_m2: float) -> bool:
 
 def measured(s: Situation) -> dict[str, float | None]:
     """The application's figures as the limits measure them (%, ratio, m, floors, m2)."""
-    b, lot = s.app.building, s.lot_m2
-    footprint = b.footprint_m2
+    footprint = s.app.building.footprint_m2
     if footprint is None and s.footprint is not None:
         footprint = float(s.footprint.area)
+    return figures(s.app.building, s.lot_m2, footprint)
+
+
+def figures(b: Building, lot: float, footprint: float | None) -> dict[str, float | None]:
+    """The building's figures on a lot of ``lot`` m2, by limit field: None where not given."""
 
     def share(area: float | None) -> float | None:
         return None if area is None else 100.0 * area / lot
@@ -178,13 +183,18 @@ class Bound:
     #: The finding where the figure is not given: the limit stands as a condition.
     unassessed: Finding
 
+    def passes(self, value: float) -> bool:
+        """Whether a given figure meets the limit (to within rounding)."""
+        limit = self.limit.value
+        return value <= limit + 1e-9 if self.check.maximum else value + 1e-9 >= limit
+
     def finding(self, value: float | None) -> Finding:
         """The finding for the figure the application gives (%, ratio, m, floors, m2), or the
         kept condition where it gives none."""
         if value is None:
             return self.unassessed
         check, limit = self.check, self.limit
-        ok = value <= limit.value + 1e-9 if check.maximum else value + 1e-9 >= limit.value
+        ok = self.passes(value)
         bound_id, bound_en = _BOUNDS[check.maximum]
         return Finding(
             rule=self.unassessed.rule,
