@@ -86,7 +86,7 @@ def check_many(
     with _collector_paused():
         for lo in range(0, len(given), CHUNK):
             span = range(lo, min(lo + CHUNK, len(given)))
-            located = _locate(engine, parcels.crs, given[span.start : span.stop])
+            located = _locate(engine, parcels.crs, given[span.start : span.stop], hashes=decisions)
             apps = [frame.application(i, given[i]) for i in span]
             if decisions:
                 made += [_decision(engine, crs, app, located, k) for k, app in enumerate(apps)]
@@ -139,18 +139,22 @@ _PLAIN = {member: member.value for kind in (Status, Effect) for member in kind}
 class _Located:
     """A chunk of parcels located: why each cannot be measured (None where it can), the
     usable ones in the plan's CRS and repaired, the repair notes, zone overlaps, overlay hits
-    (rows, areas) and the given geometry's WKB (hex, little-endian) for the input hash."""
+    (rows, areas) and the given geometry's WKB (hex, little-endian) for the input hash, where
+    asked for."""
 
     problems: list[str | None]
     metric: NDArray[np.object_]
     notes: list[tuple[Note, ...]]
     overlaps: list[Overlap]
     hits: list[tuple[NDArray[np.intp], NDArray[np.float64]]]
-    wkb: NDArray[np.object_]
+    wkb: NDArray[np.object_] | None
 
 
-def _locate(engine: Engine, crs: pyproj.CRS, given: NDArray[np.object_]) -> _Located:
-    """Everything geometric about a chunk, vectorised."""
+def _locate(
+    engine: Engine, crs: pyproj.CRS, given: NDArray[np.object_], *, hashes: bool = True
+) -> _Located:
+    """Everything geometric about a chunk, vectorised; the WKB the input hashes read only
+    where ``hashes`` (rows alone need it for the few parcels decided in full)."""
     metric = np.asarray(
         gpd.GeoSeries(given, crs=crs).to_crs(engine.plan.ref.crs_epsg).array, dtype=object
     )
@@ -174,7 +178,9 @@ def _locate(engine: Engine, crs: pyproj.CRS, given: NDArray[np.object_]) -> _Loc
         wkb=np.array(
             [None if w is None else w.hex().upper() for w in shapely.to_wkb(given, byte_order=1)],
             dtype=object,
-        ),
+        )
+        if hashes
+        else None,
     )
 
 
@@ -202,7 +208,7 @@ def _decision(
     engine: Engine, crs: CrsInput, app: Application, located: _Located, k: int
 ) -> Decision:
     """The decision for the ``k``-th parcel of a located chunk."""
-    digest = app.input_hash(parcel_wkb=located.wkb[k])
+    digest = app.input_hash(parcel_wkb=None if located.wkb is None else located.wkb[k])
     problem = located.problems[k] or _refused_repair(engine, located.notes[k])
     if problem is not None:
         return _unusable(engine, app, problem, digest)

@@ -22,12 +22,13 @@ from shapely.geometry.base import BaseGeometry
 from gis.index import Overlap
 from layers.model import FLAG_PROVISIONS
 from permits.application import Application
+from permits.compiled import CompiledPlan
 from permits.decision import Decision, Effect, Finding, Outcome
 from permits.engine import Engine
 from permits.rules.footprint import RULE as FOOTPRINT
 from permits.rules.intensity import CHECKS, Bound, InForce, figures
 from permits.rules.intensity import RULE as INTENSITY
-from permits.rules.location import location_findings, pieces_of
+from permits.rules.location import location_findings, ordered, pieces_of, share_of
 from permits.rules.provisions import RULE as PROVISION
 from permits.rules.situation import Situation
 
@@ -176,8 +177,7 @@ class Classes:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._classes: dict[Hashable, _Class] = {}
-        self._zones: dict[int, Hashable] = {}
-        self._blocks = any(rule.block is not None for rule in engine.plan.provisions)
+        self._zones = engine.plan.kept(("rows", "zone classes"), _zone_classes, engine.plan)
 
     def row(
         self,
@@ -199,43 +199,65 @@ class Classes:
             or app.frontage is not None
         ):
             return None
-        pieces, rows = pieces_of(plan, overlap, lot_m2, tol)
+        found = ordered(plan, overlap)
         given = figures(b, lot_m2, b.footprint_m2)
-        codes = dict.fromkeys(p.subzone_code for p in pieces if p.deciding and p.subzone_code)
+        labels, classes = plan.zones.labels, self._zones
+        deciding = [row for area, row in found if tol.decides(area, share_of(area, lot_m2))]
+        codes = dict.fromkeys(code for row in deciding if (code := labels[row][1]))
         key = (
             app.activity,
             app.road_class,
             tuple([value is None for value in given.values()]),
-            tuple([self._zone(row) for p, row in zip(pieces, rows, strict=True) if p.deciding]),
+            tuple([classes[row] for row in deciding]),
             tuple([plan.lot_class(code, lot_m2) for code in codes]),
-            lot_m2 - sum(p.area_m2 for p in pieces) > tol.uncovered_m2,
+            lot_m2 - sum(area for area, _ in found) > tol.uncovered_m2,
         )
-        found = self._classes.get(key)
-        if found is None:
-            s = Situation(plan, app, parcel, lot_m2, pieces, rows, overlay_hits=_NO_HITS)
-            before, limits, after = self.engine.rules(s)
-            found = self._classes[key] = _Class(
-                (*location_findings(plan, pieces, lot_m2, tol), *before),
-                limits,
-                after,
-                tuple(
-                    c for c in limits.checks if isinstance(c, Bound) and given[c.field] is not None
-                ),
-            )
-        main = pieces[0]
-        return found.summary(given), lot_m2, main.subzone_code, main.share, len(pieces)
+        kind = self._classes.get(key)
+        if kind is None:
+            kind = self._classes[key] = self._class(app, parcel, lot_m2, overlap, given)
+        area, row = found[0]
+        main = labels[row][1]
+        return kind.summary(given), lot_m2, main, share_of(area, lot_m2), len(found)
 
-    def _zone(self, row: int) -> Hashable:
-        """What a zone's row tells the rules beside its area: its sub-zone, the flags that are
-        special provisions, and its block where a provision rule is limited to blocks (the
-        rules read blocks nowhere else)."""
-        found = self._zones.get(row)
-        if found is None:
-            zones = self.engine.plan.zones
-            flags = sorted((k, v) for k, v in zones.flags[row].items() if k in FLAG_PROVISIONS)
-            block = zones.block[row] if self._blocks else None
-            found = self._zones[row] = (zones.subzone_code[row], tuple(flags), block)
-        return found
+    def _class(
+        self,
+        app: Application,
+        parcel: BaseGeometry,
+        lot_m2: float,
+        overlap: Overlap,
+        given: dict[str, float | None],
+    ) -> _Class:
+        """A new class's rules, worked out for its first parcel."""
+        plan, tol = self.engine.plan, self.engine.settings.tolerance
+        pieces, rows = pieces_of(plan, overlap, lot_m2, tol)
+        s = Situation(plan, app, parcel, lot_m2, pieces, rows, overlay_hits=_NO_HITS)
+        before, limits, after = self.engine.rules(s)
+        return _Class(
+            (*location_findings(plan, pieces, lot_m2, tol), *before),
+            limits,
+            after,
+            tuple(c for c in limits.checks if isinstance(c, Bound) and given[c.field] is not None),
+        )
+
+
+def _zone_classes(plan: CompiledPlan) -> tuple[int, ...]:
+    """Each zone row's class, numbered: what its row tells the rules beside its area (its
+    sub-zone, the flags that are special provisions, and its block where a provision rule is
+    limited to blocks; the rules read blocks nowhere else)."""
+    blocks = any(rule.block is not None for rule in plan.provisions)
+    zones = plan.zones
+    numbers: dict[Hashable, int] = {}
+    return tuple(
+        numbers.setdefault(
+            (
+                code,
+                tuple(sorted((k, v) for k, v in flags.items() if k in FLAG_PROVISIONS)),
+                block if blocks else None,
+            ),
+            len(numbers),
+        )
+        for code, flags, block in zip(zones.subzone_code, zones.flags, zones.block, strict=True)
+    )
 
 
 _NO_HITS: tuple[NDArray[np.intp], NDArray[np.float64]] = (

@@ -227,7 +227,7 @@ def test_the_collector_runs_again_after_a_batch(engine, parcels, monkeypatch):
     check_many(parcels, engine)
     assert gc.isenabled()
 
-    def fail(*_args: object) -> None:
+    def fail(*_args: object, **_kwargs: object) -> None:
         raise RuntimeError("locating failed")
 
     monkeypatch.setattr(permits.batch, "_locate", fail)

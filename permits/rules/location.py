@@ -24,21 +24,36 @@ class Tolerance:
     sliver_share: float = 0.01
     uncovered_m2: float = 0.01
 
+    def decides(self, area_m2: float, share: float) -> bool:
+        """Whether a piece of ``area_m2`` and ``share`` of its parcel is above the tolerance."""
+        return area_m2 >= self.sliver_area_m2 and share >= self.sliver_share
+
+
+def share_of(area_m2: float, lot_m2: float) -> float:
+    """A piece's share of its parcel (none of a parcel without area)."""
+    return area_m2 / lot_m2 if lot_m2 > 0 else 0.0
+
+
+def ordered(plan: CompiledPlan, overlap: Overlap) -> list[tuple[float, int]]:
+    """(area, zone row) of each zone the parcel overlaps, largest first, then by zone id, so
+    that decisions are stable."""
+    labels = plan.zones.labels
+    return sorted(
+        zip(overlap.areas.tolist(), overlap.zones.tolist(), strict=True),
+        key=lambda pair: (-pair[0], labels[pair[1]][0]),
+    )
+
 
 def pieces_of(
     plan: CompiledPlan, overlap: Overlap, lot_m2: float, tol: Tolerance
 ) -> tuple[tuple[ZonePiece, ...], tuple[int, ...]]:
-    """Zone pieces ordered by area (largest first, then zone id), so decisions are stable."""
+    """Zone pieces in ``ordered`` order, with their zone rows."""
     labels = plan.zones.labels
-    found = sorted(
-        zip(overlap.areas.tolist(), overlap.zones.tolist(), strict=True),
-        key=lambda pair: (-pair[0], labels[pair[1]][0]),
-    )
     pieces, rows = [], []
-    for area, row in found:
-        share = area / lot_m2 if lot_m2 > 0 else 0.0
-        deciding = area >= tol.sliver_area_m2 and share >= tol.sliver_share
+    for area, row in ordered(plan, overlap):
+        share = share_of(area, lot_m2)
         zone_id, code, name, zone_code, block = labels[row]
+        deciding = tol.decides(area, share)
         pieces.append(ZonePiece(zone_id, code, name, zone_code, block, area, share, deciding))
         rows.append(row)
     return tuple(pieces), tuple(rows)
