@@ -165,8 +165,10 @@ class _Class:
 
 
 class Classes:
-    """The classes of one batch's parcels, each assessed once. A parcel's rules read it only
-    through its class: the activity, the road class, which building figures are given, its
+    """The classes of a batch's parcels, each assessed once and kept by the compiled plan for
+    the next batch (bounded, as its other kept answers, by the plan's own tables and zones). A
+    parcel's rules read it only through its class: the kegiatan its activity names, the road
+    class, which building figures are given, its
     zone pieces in order (each piece's sub-zone, zone flags and block, and whether it
     decides), the lot-size class of each deciding sub-zone, and whether part of it lies outside
     the plan; and through the figures the intensity limits measure. Parcels whose rules read
@@ -176,7 +178,7 @@ class Classes:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._classes: dict[Hashable, _Class] = {}
+        self._activities: dict[str, tuple[str, ...]] = {}
         self._zones = engine.plan.kept(("rows", "zone classes"), _zone_classes, engine.plan)
 
     def row(
@@ -204,17 +206,20 @@ class Classes:
         labels, classes = plan.zones.labels, self._zones
         deciding = [row for area, row in found if tol.decides(area, share_of(area, lot_m2))]
         codes = dict.fromkeys(code for row in deciding if (code := labels[row][1]))
+        ids = self._activities.get(app.activity)
+        if ids is None:
+            ids = self._activities[app.activity] = plan.resolve_activity(app.activity)
         key = (
-            app.activity,
+            "rows",
+            tol,
+            ids,
             app.road_class,
             tuple([value is None for value in given.values()]),
             tuple([classes[row] for row in deciding]),
             tuple([plan.lot_class(code, lot_m2) for code in codes]),
             lot_m2 - sum(area for area, _ in found) > tol.uncovered_m2,
         )
-        kind = self._classes.get(key)
-        if kind is None:
-            kind = self._classes[key] = self._class(app, parcel, lot_m2, overlap, given)
+        kind = plan.kept(key, self._class, app, parcel, lot_m2, overlap, given)
         area, row = found[0]
         main = labels[row][1]
         return kind.summary(given), lot_m2, main, share_of(area, lot_m2), len(found)

@@ -141,3 +141,28 @@ def test_rows_of_a_dense_frame_are_the_decisions_rows_on_every_plan():
     assert {"KRB", "KRB,LP2B", ""} <= set(rows["provisions"])
     assert rows["failed"].str.contains("provision.KRB").any()
     assert rows["review"].str.contains("location.coverage").any()
+
+
+def test_what_the_plan_keeps_for_rows_does_not_grow_with_the_figures_or_the_text():
+    """Classes are kept per kind of parcel, never per parcel or per activity text: a thousand
+    lots in one sub-zone with their own figures, under activity texts the plan does not know,
+    add a handful of classes, each with a few patterns of limits met."""
+    engine = Engine.build(grid_plan(size=4), REF)
+    rng = np.random.default_rng(2)
+    n = 1000
+    lots = gpd.GeoDataFrame(
+        {
+            "activity": [f"kegiatan {i}" if i % 2 else "47111" for i in range(n)],
+            "footprint_m2": rng.uniform(10, 300, n),
+            "height_m": rng.uniform(3, 12, n),
+        },
+        geometry=[box(X0 + 110, Y0 + 10, X0 + 130, Y0 + 20 + 50 * rng.random()) for _ in range(n)],
+        crs=32650,
+    )
+    rows = _same_rows(lots, engine)
+    assert set(rows["outcome"]) == {"needs_review", "rejected", "approved_with_conditions"}
+    kept = engine.plan._kept
+    classes = [v for k, v in kept.items() if k[0] == "rows" and k[1] != "zone classes"]
+    assert 2 <= len(classes) <= 4
+    assert all(len(c.summaries) <= 4 for c in classes)
+    assert len(kept) < 30
