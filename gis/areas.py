@@ -57,6 +57,17 @@ _EAR_CLIP_MAX = 1000
 #: kernels at once; one launch at a time keeps the kernel safe under a web server's threads.
 _LAUNCH = threading.Lock()
 
+#: Whether this process measures on the calling thread alone (``one_core``).
+_ONE_CORE = False
+
+
+def one_core() -> None:
+    """Measure on the calling thread alone from now on, in this process: for a worker process
+    forked to have a core of its own. No parallel kernel is launched then, which a process
+    forked from one whose kernel ran on GNU OpenMP must not do (OpenMP aborts it)."""
+    global _ONE_CORE
+    _ONE_CORE = True
+
 
 def intersecting_pairs(
     parcels: NDArray[np.object_],
@@ -143,14 +154,14 @@ class PackedZones:
         fast = pieces.ok[pair_p] & self._rings.ok[zone_idx]
         if fast.any():
             capacity = 4 * int(self._longest[zone_idx[fast]].max()) + 64
-            with _LAUNCH:
-                out[fast] = _areas(
-                    pair_p[fast].astype(np.int64),
-                    zone_idx[fast].astype(np.int64),
-                    pieces,
-                    self._rings,
-                    capacity,
-                )
+            pairs = (pair_p[fast].astype(np.int64), zone_idx[fast].astype(np.int64))
+            if _ONE_CORE:
+                found = np.empty(pairs[0].size)
+                _span_areas(0, found.size, *pairs, pieces, self._rings, capacity, found)
+                out[fast] = found
+            else:
+                with _LAUNCH:
+                    out[fast] = _areas(*pairs, pieces, self._rings, capacity)
         slow = np.flatnonzero(~fast)
         if slow.size:
             out[slow] = _geos_areas(parcels, self.zones, parcel_idx[slow], zone_idx[slow])
@@ -783,21 +794,35 @@ def _areas(
     """The areas of all pairs, chunks of ``_CHUNK`` pairs spread over the cores."""
     n = pair_p.size
     out = np.empty(n)
-    chunks = (n + _CHUNK - 1) // _CHUNK
-    for c in prange(chunks):
-        work = np.empty((3, capacity, 2))
-        corners = np.empty((4, 2))
-        near_box = np.empty(4)
-        for k in range(c * _CHUNK, min(n, (c + 1) * _CHUNK)):
-            need = 1
-            while need:
-                area, need = _pair_area(
-                    pair_p[k], pair_z[k], pieces, rings, work, corners, near_box
-                )
-                if need:
-                    work = np.empty((3, max(need, 2 * work.shape[1]), 2))
-            out[k] = area
+    for c in prange((n + _CHUNK - 1) // _CHUNK):
+        _span_areas(
+            c * _CHUNK, min(n, (c + 1) * _CHUNK), pair_p, pair_z, pieces, rings, capacity, out
+        )
     return out
+
+
+@njit(cache=True, nogil=True)
+def _span_areas(
+    lo: int,
+    hi: int,
+    pair_p: NDArray[np.int64],
+    pair_z: NDArray[np.int64],
+    pieces: _Pieces,
+    rings: _Rings,
+    capacity: int,
+    out: NDArray[np.float64],
+) -> None:
+    """The areas of pairs ``lo`` to ``hi``, into ``out``, on the calling thread."""
+    work = np.empty((3, capacity, 2))
+    corners = np.empty((4, 2))
+    near_box = np.empty(4)
+    for k in range(lo, hi):
+        need = 1
+        while need:
+            area, need = _pair_area(pair_p[k], pair_z[k], pieces, rings, work, corners, near_box)
+            if need:
+                work = np.empty((3, max(need, 2 * work.shape[1]), 2))
+        out[k] = area
 
 
 @njit(cache=True, nogil=True)

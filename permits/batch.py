@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import gc
 import math
+import multiprocessing
 from collections.abc import Hashable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from operator import attrgetter
@@ -26,6 +28,7 @@ import pyproj
 import shapely
 from numpy.typing import NDArray
 
+from gis.areas import one_core
 from gis.errors import GeometryError
 from gis.geometry import repair_polygons
 from gis.index import Overlap
@@ -33,7 +36,7 @@ from gis.parse import CrsInput, Note, repair_note, resolve_crs
 from permits.application import Application, ApplicationError, Building
 from permits.decision import FINDING_COLUMNS, Decision, Effect, Finding, Status
 from permits.engine import Engine
-from permits.rows import LIMIT_COLUMNS, Classes, Row, row_of
+from permits.rows import LIMIT_COLUMNS, RESULT_COLUMNS, Classes, Row, columns, row_of
 
 #: Optional columns of the parcels frame that fill an application's building.
 BUILDING_COLUMNS = (
@@ -57,6 +60,7 @@ def check_many(
     *,
     activity: str | None = None,
     decisions: bool = True,
+    workers: int = 1,
 ) -> gpd.GeoDataFrame:
     """One decision per parcel row.
 
@@ -71,30 +75,87 @@ def check_many(
     decision). With ``decisions=False``, the rows alone: the same values, worked out once per
     class of parcels the rules treat alike (``permits.rows``) instead of parcel by parcel. For
     a whole city, where the findings of a few parcels are wanted afterwards (``check_many``
-    again on those rows).
+    again on those rows). ``workers`` > 1 shares the chunks out among that many processes
+    forked from this one (Linux), the same rows in the same order.
     """
     if parcels.crs is None:
         raise GeometryError("the parcels frame has no CRS; set one (e.g. EPSG:4326)")
     if activity is None and "activity" not in parcels:
         raise ApplicationError("activity", "give an 'activity' column or activity=...")
+    if workers < 1:
+        raise ValueError(f"workers must be 1 or more, not {workers}")
     crs = resolve_crs(parcels.crs.to_string())
     given = np.asarray(parcels.geometry.array, dtype=object)
     frame = _Rows(parcels, activity, crs.name)
+    batch = _Batch(engine, parcels.crs, crs, frame, given, decisions, Classes(engine))
+    spans = [range(lo, min(lo + CHUNK, len(given))) for lo in range(0, len(given), CHUNK)]
+    columns: dict[str, list[Any]] = {name: [] for name in RESULT_COLUMNS}
     made: list[Decision] = []
-    rows: list[Row] = []
-    classes = Classes(engine)
     with _collector_paused():
-        for lo in range(0, len(given), CHUNK):
-            span = range(lo, min(lo + CHUNK, len(given)))
-            located = _locate(engine, parcels.crs, given[span.start : span.stop], hashes=decisions)
-            apps = [frame.application(i, given[i]) for i in span]
-            if decisions:
-                made += [_decision(engine, crs, app, located, k) for k, app in enumerate(apps)]
-            else:
-                rows += _classed(engine, classes, crs, apps, located)
-        if decisions:
-            rows = [row_of(d) for d in made]
-        return _results(parcels, rows, made if decisions else None)
+        done = _forked(batch, spans, workers) if workers > 1 else map(batch.chunk, spans)
+        for chunk_columns, chunk_decisions in done:
+            for name, values in chunk_columns.items():
+                columns[name] += values
+            made += chunk_decisions
+        return _results(parcels, columns, made if decisions else None)
+
+
+@dataclass(frozen=True)
+class _Batch:
+    """What one ``check_many`` reads: the engine, the frame's CRS (as given, and as the
+    engine reads it), its rows' applications and geometries, and whether decisions are kept."""
+
+    engine: Engine
+    frame_crs: pyproj.CRS
+    crs: CrsInput
+    rows: _Rows
+    given: NDArray[np.object_]
+    decisions: bool
+    classes: Classes
+
+    def chunk(self, span: range) -> tuple[dict[str, list[Any]], list[Decision]]:
+        """The result columns of a chunk of parcels, located at once, and their decisions if
+        kept."""
+        engine, given = self.engine, self.given
+        located = _locate(
+            engine, self.frame_crs, given[span.start : span.stop], hashes=self.decisions
+        )
+        apps = [self.rows.application(i, given[i]) for i in span]
+        if not self.decisions:
+            return columns(list(_classed(engine, self.classes, self.crs, apps, located))), []
+        made = [_decision(engine, self.crs, app, located, k) for k, app in enumerate(apps)]
+        return columns([row_of(d) for d in made]), made
+
+
+def _forked(
+    batch: _Batch, spans: list[range], workers: int
+) -> list[tuple[dict[str, list[Any]], list[Decision]]]:
+    """The chunks shared out among ``workers`` processes forked from this one: each inherits
+    the engine and the frame (nothing of them is pickled) and sends back only its chunks' rows
+    columns (and decisions, if kept: these take about as long to pickle as to make)."""
+    if "fork" not in multiprocessing.get_all_start_methods():
+        raise ValueError(
+            "workers > 1 forks this process, which this platform cannot; "
+            "use permits.distributed.check_many on a Dask cluster instead"
+        )
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(
+        min(workers, len(spans)), mp_context=context, initializer=_adopt, initargs=(batch,)
+    ) as pool:
+        return list(pool.map(_chunk, spans))
+
+
+#: In a forked worker: the batch it was forked to share (empty in the process that forks).
+_ADOPTED: list[_Batch] = []
+
+
+def _adopt(batch: _Batch) -> None:
+    one_core()
+    _ADOPTED.append(batch)
+
+
+def _chunk(span: range) -> tuple[dict[str, list[Any]], list[Decision]]:
+    return _ADOPTED[0].chunk(span)
 
 
 @contextmanager
@@ -392,26 +453,14 @@ def _unusable(engine: Engine, app: Application, why: str, input_hash: str) -> De
 
 
 def _results(
-    parcels: gpd.GeoDataFrame, rows: list[Row], decisions: list[Decision] | None
+    parcels: gpd.GeoDataFrame, columns: dict[str, list[Any]], decisions: list[Decision] | None
 ) -> gpd.GeoDataFrame:
     index: list[Hashable] = list(parcels.index)
-    summaries = [summary for summary, *_ in rows]
+    limits = {name: np.array(columns[name], dtype=np.float64) for name in LIMIT_COLUMNS}
     return gpd.GeoDataFrame(
         {
-            "outcome": [s.outcome.value for s in summaries],
-            "parcel_area_m2": [area for _, area, *_ in rows],
-            "subzone_code": [code for _, _, code, *_ in rows],
-            "share": [share for *_, share, _ in rows],
-            "zones": [zones for *_, zones in rows],
-            "failed": [s.failed for s in summaries],
-            "review": [s.review for s in summaries],
-            **{
-                column: np.array(
-                    [s.limits.get(column, np.nan) for s in summaries], dtype=np.float64
-                )
-                for column in LIMIT_COLUMNS
-            },
-            "provisions": [s.provisions for s in summaries],
+            **columns,
+            **limits,
             **({} if decisions is None else {"decision": decisions}),
         },
         geometry=parcels.geometry.values,

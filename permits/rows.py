@@ -11,9 +11,10 @@ of that class and pattern gets the same summary with its own area and pieces.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
-from typing import cast
+from typing import Any, cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -85,6 +86,23 @@ def row_of(decision: Decision) -> Row:
         main.share if main else None,
         len(decision.zones),
     )
+
+
+def columns(rows: list[Row]) -> dict[str, list[Any]]:
+    """Rows as the result columns (``RESULT_COLUMNS``), in order: lists, which the rows of
+    many chunks join into."""
+    summaries = [summary for summary, *_ in rows]
+    return {
+        "outcome": [s.outcome.value for s in summaries],
+        "parcel_area_m2": [area for _, area, *_ in rows],
+        "subzone_code": [code for _, _, code, *_ in rows],
+        "share": [share for *_, share, _ in rows],
+        "zones": [zones for *_, zones in rows],
+        "failed": [s.failed for s in summaries],
+        "review": [s.review for s in summaries],
+        **{name: [s.limits.get(name, math.nan) for s in summaries] for name in LIMIT_COLUMNS},
+        "provisions": [s.provisions for s in summaries],
+    }
 
 
 def summarise(findings: Iterable[Finding], outcome: Outcome) -> Summary:

@@ -17,6 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from shapely.geometry import Polygon, box
 
+import permits.batch
 from layers.model import PlanData, SpecialProvision
 from permits.batch import BUILDING_COLUMNS, check_many
 from permits.engine import Engine
@@ -166,3 +167,26 @@ def test_what_the_plan_keeps_for_rows_does_not_grow_with_the_figures_or_the_text
     assert 2 <= len(classes) <= 4
     assert all(len(c.summaries) <= 4 for c in classes)
     assert len(kept) < 30
+
+
+def test_forked_workers_give_the_same_rows_and_decisions_in_order(monkeypatch):
+    """Chunks shared out among two forked processes (after this process has run the parallel
+    area kernel, which a fork of it must not run again): the rows and the decisions of one
+    process, in the frame's order."""
+    monkeypatch.setattr(permits.batch, "CHUNK", 16)
+    rng = np.random.default_rng(9)
+    drawn = [
+        (*rng.uniform(-30, 400, 2), 25.0, 30.0, str(rng.choice(ACTIVITIES)), 1, 1, [90.0] * 7, 0)
+        for _ in range(120)
+    ]
+    parcels = _frame(drawn).set_index(np.arange(1000, 1121))
+    engine = ENGINES["strictest"]
+    one = check_many(parcels, engine)
+    two = check_many(parcels, engine, workers=2)
+    assert [d.to_json_bytes() for d in two["decision"]] == [
+        d.to_json_bytes() for d in one["decision"]
+    ]
+    rows = check_many(parcels, engine, decisions=False, workers=2)
+    pd.testing.assert_frame_equal(rows, one.drop(columns="decision"), check_exact=True)
+    with pytest.raises(ValueError, match="workers must be 1 or more"):
+        check_many(parcels, engine, workers=0)
