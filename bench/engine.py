@@ -8,19 +8,21 @@ plans of 10,000 and 100,000 zones (random lots of 200-2,000 m2):
   reprojection is the engine's) beside the PostGIS location query alone (zones and intersection
   areas, a server-side prepared statement, over the Unix socket when the server is local, else
   TCP; the parcels already in the plan's CRS) for the same parcels;
-- bulk: parcels per second of ``check_many`` (lon/lat in; the area kernel on every core, the
-  rules in one thread), for the result rows alone (``decisions=False``: outcome, figures and
-  limits per parcel, the rules worked out per class of parcels) and with every full decision,
+- bulk: parcels per second of ``check_many`` (lon/lat in), for the result rows alone
+  (``decisions=False``: outcome, figures and limits per parcel, the rules worked out per class
+  of parcels) on every core (``workers``: forked processes) and in one process (the area
+  kernel on every core, the rest in one thread), and with every full decision in one process,
   beside geopandas ``overlay`` (+ area) and a PostGIS join with parallel workers (the plan says
   how many), and the GEOS floor: shapely ``intersection`` + ``area`` on exactly the (parcel,
-  zone) pairs that intersect;
+  zone) pairs that intersect. Each is the better of two runs, the engine warm (what it keeps,
+  kept from the first);
 - the engine's build time and the memory it takes;
 - where a single check's time goes: the mean of each of its steps alone (parcel read and
   reprojected, located, rules with the decision's objects, input hash) beside the whole check.
 The machine's load average is printed first and last: other work on it slows every figure.
 The last line: ``engine: single p50 Nx postgis, bulk Nx overlay, Nx floor`` (each N how many
-times faster the engine is; for the generated 100,000-zone plan; bulk for the rows alone, as
-the baselines give no decision either).
+times faster the engine is; for the generated 100,000-zone plan; bulk for the rows alone on
+every core, as the baselines give no decision either).
 """
 
 from __future__ import annotations
@@ -194,7 +196,9 @@ def measure(label: str, data: PlanData, metric: np.ndarray, server: str) -> dict
         p50, p99 = single_postgis(dsn, table, srid, metric[: len(sample)])
 
         frame = gpd.GeoDataFrame({"activity": ["47111"] * len(lonlat)}, geometry=lonlat, crs=4326)
-        bulk_s = best_of(2, lambda: check_many(frame, engine, decisions=False))
+        one_s = best_of(2, lambda: check_many(frame, engine, decisions=False))
+        cores = os.cpu_count() or 1
+        bulk_s = best_of(2, lambda: check_many(frame, engine, decisions=False, workers=cores))
         decided_s = best_of(2, lambda: check_many(frame, engine))
         tree = shapely.STRtree(np.asarray(data.zones.geometry.array))
         parcel_idx, zone_idx = tree.query(metric, predicate="intersects")
@@ -216,7 +220,11 @@ def measure(label: str, data: PlanData, metric: np.ndarray, server: str) -> dict
         + ", ".join(f"{name} {us:.0f}" for name, us in steps.items())
         + " us  (each alone, then the whole check)"
     )
-    print(f"  bulk engine    {n / bulk_s:10,.0f} parcels/s  ({bulk_s:.2f} s, result rows)")
+    print(
+        f"  bulk engine    {n / bulk_s:10,.0f} parcels/s  ({bulk_s:.2f} s, result rows, "
+        f"{cores} workers)"
+    )
+    print(f"  bulk 1 process {n / one_s:10,.0f} parcels/s  ({one_s:.2f} s, result rows)")
     print(f"  bulk decisions {n / decided_s:10,.0f} parcels/s  ({decided_s:.2f} s, full decisions)")
     print(f"  geopandas      {n / overlay_s:10,.0f} parcels/s  (overlay + area)")
     print(f"  postgis join   {n / join_s:10,.0f} parcels/s  ({workers} parallel workers planned)")

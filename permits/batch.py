@@ -76,7 +76,8 @@ def check_many(
     class of parcels the rules treat alike (``permits.rows``) instead of parcel by parcel. For
     a whole city, where the findings of a few parcels are wanted afterwards (``check_many``
     again on those rows). ``workers`` > 1 shares the chunks out among that many processes
-    forked from this one (Linux), the same rows in the same order.
+    forked from this one (Linux), the same rows in the same order; a frame of one chunk
+    (``CHUNK`` rows) is checked here.
     """
     if parcels.crs is None:
         raise GeometryError("the parcels frame has no CRS; set one (e.g. EPSG:4326)")
@@ -92,7 +93,8 @@ def check_many(
     columns: dict[str, list[Any]] = {name: [] for name in RESULT_COLUMNS}
     made: list[Decision] = []
     with _collector_paused():
-        done = _forked(batch, spans, workers) if workers > 1 else map(batch.chunk, spans)
+        forked = min(workers, len(spans)) > 1
+        done = _forked(batch, spans, workers) if forked else map(batch.chunk, spans)
         for chunk_columns, chunk_decisions in done:
             for name, values in chunk_columns.items():
                 columns[name] += values

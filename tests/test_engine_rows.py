@@ -20,7 +20,8 @@ from shapely.geometry import Polygon, box
 import permits.batch
 from layers.model import PlanData, SpecialProvision
 from permits.batch import BUILDING_COLUMNS, check_many
-from permits.engine import Engine
+from permits.engine import Engine, EngineSettings
+from permits.rules.location import Tolerance
 from tests.plans import ORIGIN, grid_plan
 from tests.test_engine_batch import REF
 
@@ -190,3 +191,23 @@ def test_forked_workers_give_the_same_rows_and_decisions_in_order(monkeypatch):
     pd.testing.assert_frame_equal(rows, one.drop(columns="decision"), check_exact=True)
     with pytest.raises(ValueError, match="workers must be 1 or more"):
         check_many(parcels, engine, workers=0)
+
+
+def test_engines_sharing_a_plan_under_other_tolerances_keep_their_own_classes():
+    """Two engines over one compiled plan, one counting pieces under 40 % as slivers: a lot
+    split 70/30 decides in both sub-zones for one and in one for the other, and each gets the
+    rows of its own decisions, whichever batch ran first."""
+    plan = ENGINES["strictest"].plan
+    wide = Engine(plan, EngineSettings(tolerance=Tolerance(sliver_share=0.4)))
+    lots = gpd.GeoDataFrame(
+        {"activity": ["52101"] * 2},
+        geometry=[
+            box(X0 + 30, Y0 + 10, X0 + 130, Y0 + 30),
+            box(X0 + 70, Y0 + 40, X0 + 170, Y0 + 60),
+        ],
+        crs=32650,
+    )
+    narrow_rows = _same_rows(lots, ENGINES["strictest"])
+    wide_rows = _same_rows(lots, wide)
+    assert narrow_rows["outcome"].tolist() == ["rejected", "rejected"]
+    assert wide_rows["outcome"].tolist() == ["rejected", "approved_with_conditions"]

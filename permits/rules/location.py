@@ -37,6 +37,8 @@ def share_of(area_m2: float, lot_m2: float) -> float:
 def ordered(plan: CompiledPlan, overlap: Overlap) -> list[tuple[float, int]]:
     """(area, zone row) of each zone the parcel overlaps, largest first, then by zone id, so
     that decisions are stable."""
+    if len(overlap.zones) == 1:  # most parcels: nothing to sort
+        return [(overlap.areas.item(0), overlap.zones.item(0))]
     labels = plan.zones.labels
     return sorted(
         zip(overlap.areas.tolist(), overlap.zones.tolist(), strict=True),
