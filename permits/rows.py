@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Hashable, Iterable
-from dataclasses import astuple, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, cast
 
 import numpy as np
@@ -197,8 +197,6 @@ class Classes:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._activities: dict[str, tuple[str, ...]] = {}
-        #: The tolerance, as plain numbers: a frozen dataclass hashes and compares in Python.
-        self._tolerance = astuple(engine.settings.tolerance)
         self._zones = engine.plan.kept(("rows", "zone classes"), _zone_classes, engine.plan)
 
     def row(
@@ -231,7 +229,6 @@ class Classes:
             ids = self._activities[app.activity] = plan.resolve_activity(app.activity)
         key = (
             "rows",
-            self._tolerance,
             ids,
             app.road_class,
             tuple([value is None for value in given.values()]),

@@ -196,7 +196,8 @@ def test_forked_workers_give_the_same_rows_and_decisions_in_order(monkeypatch):
 def test_engines_sharing_a_plan_under_other_tolerances_keep_their_own_classes():
     """Two engines over one compiled plan, one counting pieces under 40 % as slivers: a lot
     split 70/30 decides in both sub-zones for one and in one for the other, and each gets the
-    rows of its own decisions, whichever batch ran first."""
+    rows of its own decisions although they keep their classes in one place (a tolerance acts
+    only through the pieces that decide and the part outside the plan, both in a class)."""
     plan = ENGINES["strictest"].plan
     wide = Engine(plan, EngineSettings(tolerance=Tolerance(sliver_share=0.4)))
     lots = gpd.GeoDataFrame(
