@@ -68,7 +68,8 @@ def check_many(
     the columns in ``BUILDING_COLUMNS``, ``road_class`` and ``application_id`` are used where
     present. The result keeps the index and geometry and adds ``outcome``, ``parcel_area_m2``,
     ``subzone_code`` and ``share`` (the largest piece), ``zones`` (pieces), ``failed`` and
-    ``review`` (the rules that failed or need review), the limits that bind the building
+    ``review`` (the rules that failed or need review), ``conditions`` (how many an approval
+    carries), the limits that bind the building
     (``LIMIT_COLUMNS``: the strictest each decision cites; NaN where none applies, where a
     deciding sub-zone has no intensity rules, or where the parcel was not assessed),
     ``provisions`` (the kinds of special provision it lies in) and ``decision`` (the full

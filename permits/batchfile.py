@@ -78,8 +78,8 @@ def check_file(
     if progress is not None:
         progress(done, reader.total)
     for start, parcels in reader.chunks(done, chunk):
-        results = check_many(parcels, engine, activity=activity)
-        frame = _flat(parcels, results, start)
+        results = check_many(parcels, engine, activity=activity, decisions=False)
+        frame = _flat(parcels, results, start, engine.ref.version_id)
         pyogrio.write_dataframe(frame, target, layer=RESULTS, driver="GPKG", append=target.exists())
         if checked == 0 and done == 0:
             _remember(target, made_by)
@@ -127,14 +127,16 @@ def _reader(path: Path, layer: str | None) -> _Reader:
     return _Reader(path, layer, total)
 
 
-def _flat(parcels: gpd.GeoDataFrame, results: gpd.GeoDataFrame, start: int) -> gpd.GeoDataFrame:
-    """The input's columns with the outcome columns and the row numbers, ready for a file."""
-    columns = [c for c in results.columns if c not in ("decision", "geometry")]
+def _flat(
+    parcels: gpd.GeoDataFrame, results: gpd.GeoDataFrame, start: int, version_id: int
+) -> gpd.GeoDataFrame:
+    """The input's columns with the outcome columns, the plan version and the row numbers,
+    ready for a file."""
+    columns = [c for c in results.columns if c != "geometry"]
     frame = parcels.drop(columns=[c for c in columns if c in parcels], errors="ignore").copy()
     for name in columns:
         frame[name] = results[name].to_numpy()
-    frame["plan_version_id"] = [d.plan.version_id if d.plan else None for d in results["decision"]]
-    frame["conditions"] = [len(d.conditions) for d in results["decision"]]
+    frame["plan_version_id"] = version_id
     frame[ROW] = range(start, start + len(frame))
     return gpd.GeoDataFrame(frame, geometry=parcels.geometry.name, crs=parcels.crs)
 

@@ -53,6 +53,7 @@ RESULT_COLUMNS = {
     "zones": "int64",
     "failed": "str",
     "review": "str",
+    "conditions": "int64",
     **dict.fromkeys(LIMIT_COLUMNS, "float64"),
     "provisions": "str",
 }
@@ -61,12 +62,15 @@ RESULT_COLUMNS = {
 @dataclass(frozen=True, slots=True)
 class Summary:
     """What a decision's findings tell its row: the outcome, the rules that rejected and those
-    that need review (each once, in finding order, comma-separated), the strictest limit of
-    each kind its findings cite (by column) and the kinds of special provision it lies in."""
+    that need review (each once, in finding order, comma-separated), its number of conditions,
+    the strictest limit of each kind its findings cite (by column) and the kinds of special
+    provision it lies in."""
 
     outcome: Outcome
     failed: str
     review: str
+    #: How many conditions an approval would carry (``Decision.conditions``).
+    conditions: int
     limits: dict[str, float]
     provisions: str
 
@@ -100,6 +104,7 @@ def columns(rows: list[Row]) -> dict[str, list[Any]]:
         "zones": [zones for *_, zones in rows],
         "failed": [s.failed for s in summaries],
         "review": [s.review for s in summaries],
+        "conditions": [s.conditions for s in summaries],
         **{name: [s.limits.get(name, math.nan) for s in summaries] for name in LIMIT_COLUMNS},
         "provisions": [s.provisions for s in summaries],
     }
@@ -113,6 +118,7 @@ def summarise(findings: Iterable[Finding], outcome: Outcome) -> Summary:
     review: dict[str, None] = {}
     kinds: dict[str, None] = {}
     limits: dict[str, float] = {}
+    conditions = 0
     roles = _ROLES
     for finding in findings:
         rule, effect = finding.rule, finding.effect
@@ -120,6 +126,8 @@ def summarise(findings: Iterable[Finding], outcome: Outcome) -> Summary:
             failed[rule] = None
         elif effect is _REVIEW:
             review[rule] = None
+        elif effect is _CONDITION:
+            conditions += 1
         role = roles.get(rule)
         if role is None:
             role = roles[rule] = _role(rule)
@@ -135,11 +143,11 @@ def summarise(findings: Iterable[Finding], outcome: Outcome) -> Summary:
                     limits[column] = float(limit)
     if _NO_INTENSITY in review:
         limits = {}
-    return Summary(outcome, ",".join(failed), ",".join(review), limits, ",".join(kinds))
+    return Summary(outcome, ",".join(failed), ",".join(review), conditions, limits, ",".join(kinds))
 
 
 #: The effects a row lists the rules of (module constants: read faster than the enum's members).
-_REJECT, _REVIEW = Effect.REJECT, Effect.REVIEW
+_REJECT, _REVIEW, _CONDITION = Effect.REJECT, Effect.REVIEW, Effect.CONDITION
 #: ``_role`` of each rule name seen, by name (a dict read costs less than a cached call; the
 #: names are few).
 _ROLES: dict[str, tuple[tuple[str, bool] | None, str | None]] = {}

@@ -104,6 +104,8 @@ def test_a_batch_gives_each_parcel_the_single_checks_decision(engine, parcels):
         overlaid += any(f.rule.startswith("provision.") for f in single.findings)
     assert compared >= 55 and overlaid >= 3
     assert len({d.outcome for d in results.decision}) >= 4
+    assert results["conditions"].tolist() == [len(d.conditions) for d in results.decision]
+    assert results["conditions"].max() >= 2
 
 
 def test_a_result_row_carries_the_limits_that_bind_and_the_provisions_met(engine):
