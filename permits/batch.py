@@ -134,8 +134,8 @@ def _forked(
     batch: _Batch, spans: list[range], workers: int
 ) -> list[tuple[dict[str, list[Any]], list[Decision]]]:
     """The chunks shared out among ``workers`` processes forked from this one: each inherits
-    the engine and the frame (nothing of them is pickled) and sends back only its chunks' rows
-    columns (and decisions, if kept: these take about as long to pickle as to make)."""
+    the engine and the frame (nothing of them is pickled) and sends back only its chunks'
+    result columns (and decisions, if kept: these take about as long to pickle as to make)."""
     if "fork" not in multiprocessing.get_all_start_methods():
         raise ValueError(
             "workers > 1 forks this process, which this platform cannot; "
