@@ -125,7 +125,9 @@ class _Batch:
         )
         apps = [self.rows.application(i, given[i]) for i in span]
         if not self.decisions:
-            return columns(list(_classed(engine, self.classes, self.crs, apps, located))), []
+            figures = self.rows.building(span)
+            rows = _classed(engine, self.classes, self.crs, apps, located, figures)
+            return columns(rows), []
         made = [_decision(engine, self.crs, app, located, k) for k, app in enumerate(apps)]
         return columns([row_of(d) for d in made]), made
 
@@ -200,18 +202,45 @@ _PLAIN = {member: member.value for kind in (Status, Effect) for member in kind}
 
 
 @dataclass(frozen=True)
+class _Pairs:
+    """(parcel, row, area m2) of every pair of a chunk's parcel and a zone (or overlay) it
+    overlaps, sorted by parcel (numbered in the chunk); ``starts`` bounds each parcel's."""
+
+    parcel: NDArray[np.intp]
+    rows: NDArray[np.intp]
+    areas: NDArray[np.float64]
+    starts: NDArray[np.intp]
+
+    @classmethod
+    def of(
+        cls, size: int, parcel: NDArray[np.intp], rows: NDArray[np.intp], areas: NDArray[np.float64]
+    ) -> _Pairs:
+        return cls(parcel, rows, areas, np.searchsorted(parcel, np.arange(size + 1)))
+
+    def at(self, k: int) -> tuple[NDArray[np.intp], NDArray[np.float64]]:
+        """The ``k``-th parcel's rows and areas."""
+        lo, hi = self.starts[k], self.starts[k + 1]
+        return self.rows[lo:hi], self.areas[lo:hi]
+
+    def counts(self) -> NDArray[np.intp]:
+        return np.diff(self.starts)
+
+
+@dataclass(frozen=True)
 class _Located:
     """A chunk of parcels located: why each cannot be measured (None where it can), the
-    usable ones in the plan's CRS and repaired, the repair notes, zone overlaps, overlay hits
-    (rows, areas) and the given geometry's WKB (hex, little-endian) for the input hash, where
-    asked for."""
+    usable ones in the plan's CRS and repaired, the repair notes, zone and overlay pairs, and
+    the given geometry's WKB (hex, little-endian) for the input hash, where asked for."""
 
     problems: list[str | None]
     metric: NDArray[np.object_]
     notes: list[tuple[Note, ...]]
-    overlaps: list[Overlap]
-    hits: list[tuple[NDArray[np.intp], NDArray[np.float64]]]
+    zones: _Pairs
+    overlays: _Pairs
     wkb: NDArray[np.object_] | None
+
+    def overlap(self, k: int) -> Overlap:
+        return Overlap(*self.zones.at(k))
 
 
 def _locate(
@@ -226,19 +255,20 @@ def _locate(
     repaired, notes = _repaired(metric, usable, problems)
     usable &= np.array([p is None for p in problems], dtype=bool)
     index = np.flatnonzero(usable)
+    size = len(given)
     try:
-        zones = engine.plan.index.overlap_many(repaired[index])
-        overlays = engine.plan.overlays.overlap_many(repaired[index])
-        overlaps = [Overlap(z, a) for z, a in _split(len(given), index, *zones)]
-        hits = _split(len(given), index, *overlays)
+        parcel, rows, areas = engine.plan.index.overlap_many(repaired[index])
+        zones = _Pairs.of(size, index[parcel], rows, areas)
+        parcel, rows, areas = engine.plan.overlays.overlap_many(repaired[index])
+        overlays = _Pairs.of(size, index[parcel], rows, areas)
     except GeometryError:
-        overlaps, hits = _one_by_one(engine, repaired, index, problems)
+        zones, overlays = _one_by_one(engine, repaired, index, problems)
     return _Located(
         problems=problems,
         metric=repaired,
         notes=notes,
-        overlaps=overlaps,
-        hits=hits,
+        zones=zones,
+        overlays=overlays,
         wkb=np.array(
             [None if w is None else w.hex().upper() for w in shapely.to_wkb(given, byte_order=1)],
             dtype=object,
@@ -253,19 +283,36 @@ def _one_by_one(
     parcels: NDArray[np.object_],
     index: NDArray[np.intp],
     problems: list[str | None],
-) -> tuple[list[Overlap], list[tuple[NDArray[np.intp], NDArray[np.float64]]]]:
+) -> tuple[_Pairs, _Pairs]:
     """A chunk located parcel by parcel, as a single check locates, after GEOS could not
     overlay one of its pairs (the kernel leaves a few to it): the parcel GEOS fails on gets the
     single check's refusal as its problem, the others the areas the chunk would have given."""
-    none = (np.empty(0, dtype=np.intp), np.empty(0, dtype=np.float64))
-    overlaps, hits = [Overlap(*none)] * len(parcels), [none] * len(parcels)
+    kept: list[int] = []
+    zones: list[tuple[NDArray[np.intp], NDArray[np.float64]]] = []
+    overlays: list[tuple[NDArray[np.intp], NDArray[np.float64]]] = []
     for row in index.tolist():
         try:
-            overlaps[row] = engine.plan.index.overlap(parcels[row])
-            hits[row] = engine.plan.overlays.overlap(parcels[row])
+            zone = engine.plan.index.overlap(parcels[row])
+            overlay = engine.plan.overlays.overlap(parcels[row])
         except GeometryError as exc:
             problems[row] = str(exc)
-    return overlaps, hits
+        else:
+            kept.append(row)
+            zones.append((zone.zones, zone.areas))
+            overlays.append(overlay)
+    return _joined(len(parcels), kept, zones), _joined(len(parcels), kept, overlays)
+
+
+def _joined(
+    size: int, parcels: list[int], found: list[tuple[NDArray[np.intp], NDArray[np.float64]]]
+) -> _Pairs:
+    """The pairs of each of ``parcels`` (chunk rows, increasing) from its (rows, areas)."""
+    return _Pairs.of(
+        size,
+        np.repeat(np.array(parcels, dtype=np.intp), [len(rows) for rows, _ in found]),
+        np.concatenate([rows for rows, _ in found] or [np.empty(0, dtype=np.intp)]),
+        np.concatenate([areas for _, areas in found] or [np.empty(0)]),
+    )
 
 
 def _decision(
@@ -283,30 +330,41 @@ def _decision(
             crs,
             located.metric[k],
             located.notes[k],
-            located.overlaps[k],
+            located.overlap(k),
             input_hash=digest,
-            overlay_hits=located.hits[k],
+            overlay_hits=located.overlays.at(k),
         )
     except (ApplicationError, GeometryError) as exc:
         return _unusable(engine, app, str(exc), digest)
 
 
 def _classed(
-    engine: Engine, classes: Classes, crs: CrsInput, apps: list[Application], located: _Located
-) -> Iterator[Row]:
+    engine: Engine,
+    classes: Classes,
+    crs: CrsInput,
+    apps: list[Application],
+    located: _Located,
+    figures: dict[str, NDArray[np.float64]],
+) -> list[Row]:
     """The rows of a located chunk by class; a parcel without one gets its full decision's."""
-    lots = shapely.area(located.metric).tolist()
+    usable = np.zeros(len(apps), dtype=bool)
     for k, app in enumerate(apps):
-        row = None
         if located.problems[k] is None and _refused_repair(engine, located.notes[k]) is None:
             try:
                 app.validate()
             except ApplicationError:
-                pass
-            else:
-                hits = located.hits[k][0]
-                row = classes.row(app, located.metric[k], lots[k], located.overlaps[k], hits)
-        yield row_of(_decision(engine, crs, app, located, k)) if row is None else row
+                continue
+            usable[k] = True
+    candidates = usable & (located.overlays.counts() == 0)
+    zones = located.zones
+    lots = shapely.area(located.metric)
+    found = classes.rows(
+        apps, located.metric, lots, candidates, (zones.parcel, zones.rows, zones.areas), figures
+    )
+    return [
+        row_of(_decision(engine, crs, app, located, k)) if row is None else row
+        for k, (app, row) in enumerate(zip(apps, found, strict=True))
+    ]
 
 
 def _refused_repair(engine: Engine, notes: tuple[Note, ...]) -> str | None:
@@ -357,23 +415,6 @@ def _repaired(
     return geoms, notes
 
 
-def _split(
-    size: int,
-    index: NDArray[np.intp],
-    parcel_idx: NDArray[np.intp],
-    rows: NDArray[np.intp],
-    areas: NDArray[np.float64],
-) -> list[tuple[NDArray[np.intp], NDArray[np.float64]]]:
-    """(rows, areas) per parcel of ``size``, from pairs sorted by parcel ``parcel_idx`` (which
-    counts the parcels ``index`` names); none for the others."""
-    bounds = np.searchsorted(parcel_idx, np.arange(len(index) + 1))
-    out = [(rows[:0], areas[:0])] * size
-    for k, row in enumerate(index.tolist()):
-        lo, hi = bounds[k], bounds[k + 1]
-        out[row] = (rows[lo:hi], areas[lo:hi])
-    return out
-
-
 #: The building of a frame without figure columns, shared by its applications.
 _NO_FIGURES = Building()
 
@@ -396,6 +437,15 @@ class _Rows:
         }
         self.road_class = _texts(parcels, "road_class")
         self.application_id = _texts(parcels, "application_id")
+
+    def building(self, span: range) -> dict[str, NDArray[np.float64]]:
+        """The figures of a span of rows by ``Building`` field, NaN where not given."""
+        return {
+            name: np.array(self.figures[name][span.start : span.stop], dtype=np.float64)
+            if name in self.figures
+            else np.full(len(span), np.nan)
+            for name in BUILDING_COLUMNS
+        }
 
     def application(self, i: int, geometry: Any) -> Application:
         figures = self.figures

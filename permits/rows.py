@@ -12,8 +12,9 @@ of that class and pattern gets the same summary with its own area and pieces.
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, cast
 
 import numpy as np
@@ -22,14 +23,14 @@ from shapely.geometry.base import BaseGeometry
 
 from gis.index import Overlap
 from layers.model import FLAG_PROVISIONS
-from permits.application import Application
+from permits.application import ROAD_CLASSES, Application
 from permits.compiled import CompiledPlan
 from permits.decision import Decision, Effect, Finding, Outcome
 from permits.engine import Engine
 from permits.rules.footprint import RULE as FOOTPRINT
-from permits.rules.intensity import CHECKS, Bound, InForce, figures
+from permits.rules.intensity import CHECKS, Bound, InForce, figures, figures_of, meets
 from permits.rules.intensity import RULE as INTENSITY
-from permits.rules.location import location_findings, ordered, pieces_of, share_of
+from permits.rules.location import location_findings, pieces_of
 from permits.rules.provisions import RULE as PROVISION
 from permits.rules.situation import Situation
 
@@ -94,19 +95,33 @@ def row_of(decision: Decision) -> Row:
 
 def columns(rows: list[Row]) -> dict[str, list[Any]]:
     """Rows as the result columns (``RESULT_COLUMNS``), in order: lists, which the rows of
-    many chunks join into."""
-    summaries = [summary for summary, *_ in rows]
+    many chunks join into. Rows share their few summaries (one per class and pattern), so
+    each summary's values are read once and taken for its rows."""
+    numbers: dict[int, int] = {}
+    distinct: list[Summary] = []
+    taken = []
+    for summary, *_ in rows:
+        number = numbers.get(id(summary))
+        if number is None:
+            number = numbers[id(summary)] = len(distinct)
+            distinct.append(summary)
+        taken.append(number)
+    index = np.array(taken, dtype=np.intp)
+
+    def of(values: list[Any]) -> list[Any]:
+        return cast(list[Any], np.array(values, dtype=object)[index].tolist())
+
     return {
-        "outcome": [s.outcome.value for s in summaries],
+        "outcome": of([s.outcome.value for s in distinct]),
         "parcel_area_m2": [area for _, area, *_ in rows],
         "subzone_code": [code for _, _, code, *_ in rows],
         "share": [share for *_, share, _ in rows],
         "zones": [zones for *_, zones in rows],
-        "failed": [s.failed for s in summaries],
-        "review": [s.review for s in summaries],
-        "conditions": [s.conditions for s in summaries],
-        **{name: [s.limits.get(name, math.nan) for s in summaries] for name in LIMIT_COLUMNS},
-        "provisions": [s.provisions for s in summaries],
+        "failed": of([s.failed for s in distinct]),
+        "review": of([s.review for s in distinct]),
+        "conditions": of([s.conditions for s in distinct]),
+        **{name: of([s.limits.get(name, math.nan) for s in distinct]) for name in LIMIT_COLUMNS},
+        "provisions": of([s.provisions for s in distinct]),
     }
 
 
@@ -174,91 +189,205 @@ class _Class:
     measured: tuple[Bound, ...]
     summaries: dict[tuple[bool, ...], Summary] = field(default_factory=dict)
 
-    def summary(self, figures: dict[str, float | None]) -> Summary:
-        pattern = tuple(
-            [bound.passes(cast(float, figures[bound.field])) for bound in self.measured]
-        )
+    def summary(
+        self, pattern: tuple[bool, ...], figures: Callable[[], dict[str, float | None]]
+    ) -> Summary:
         found = self.summaries.get(pattern)
         if found is None:
+            given = figures()
             checks = self.limits.checks
             findings = (
                 *self.before,
-                *(c if isinstance(c, Finding) else c.finding(figures[c.field]) for c in checks),
+                *(c if isinstance(c, Finding) else c.finding(given[c.field]) for c in checks),
                 *self.after,
             )
             found = self.summaries[pattern] = summarise(findings, Decision.outcome_of(findings))
         return found
 
 
+#: (parcel, zone row, area m2) of each zone piece of a chunk's parcels, sorted by parcel: what
+#: ``ZoneIndex.overlap_many`` gives, with parcels numbered in the chunk.
+Pieces = tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.float64]]
+
+
 class Classes:
     """The classes of a batch's parcels, each assessed once and kept by the compiled plan for
     the next batch (bounded, as its other kept answers, by the plan's own tables and zones). A
     parcel's rules read it only through its class: the kegiatan its activity names, the road
-    class, which building figures are given, its
-    zone pieces in order (each piece's sub-zone, zone flags and block, and whether it
-    decides), the lot-size class of each deciding sub-zone, and whether part of it lies outside
-    the plan; and through the figures the intensity limits measure. Parcels whose rules read
-    more (overlays they touch, a plan's raster rules, a footprint polygon or a frontage) or
-    that lie outside the plan are not classed: their rows come from full decisions. Pieces
-    under the sliver tolerance are reported but decide nothing, so they do not part classes."""
+    class, which building figures are given, the zone classes of its deciding pieces in order
+    (each piece's sub-zone, zone flags and block), the lot-size class of each, and whether part
+    of it lies outside the plan; and through the figures the intensity limits measure. Parcels
+    whose rules read more (overlays they touch, a plan's raster rules) or that lie outside the
+    plan are not classed: their rows come from full decisions. A batch's applications carry
+    neither footprint polygons nor frontages, which the rules would read too. Pieces under the
+    sliver tolerance are reported but decide nothing, so they do not part classes.
+
+    A chunk's parcels are classed at once, over arrays: the rules run in Python only for the
+    first parcel of a class and of each pattern of limits met and broken."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._activities: dict[str, tuple[str, ...]] = {}
-        self._zones = engine.plan.kept(("rows", "zone classes"), _zone_classes, engine.plan)
+        self._activities: dict[str, int] = {}
+        self._resolved: list[tuple[str, ...]] = []
+        plan = engine.plan
+        self._zones = plan.kept(("rows", "zone columns"), _ZoneColumns, plan)
 
-    def row(
+    def rows(
         self,
-        app: Application,
-        parcel: BaseGeometry,
-        lot_m2: float,
-        overlap: Overlap,
-        overlay_rows: NDArray[np.intp],
-    ) -> Row | None:
-        """The row of a located parcel of a valid application, or None where the parcel has
-        no class and needs its full decision."""
+        apps: list[Application],
+        parcels: NDArray[np.object_],
+        lots: NDArray[np.float64],
+        candidates: NDArray[np.bool_],
+        pieces: Pieces,
+        building: dict[str, NDArray[np.float64]],
+    ) -> list[Row | None]:
+        """The row of each parcel of a located chunk that ``candidates`` marks (valid, located,
+        touching no overlay) and that has a class; None for the others, which need their full
+        decisions. ``lots`` are the parcels' areas (m2), ``building`` the chunk's figures by
+        ``Building`` field (NaN where not given)."""
         plan, tol = self.engine.plan, self.engine.settings.tolerance
-        b = app.building
-        if (
-            plan.raster_checks
-            or len(overlay_rows)
-            or not len(overlap.zones)
-            or b.footprint is not None
-            or app.frontage is not None
+        size = len(apps)
+        out: list[Row | None] = [None] * size
+        if plan.raster_checks:
+            return out
+        z = self._zones
+        given_parcel, given_zone, given_area = pieces
+        order = np.lexsort((z.ranks[given_zone], -given_area, given_parcel))
+        parcel, zone, area = given_parcel[order], given_zone[order], given_area[order]
+        counts = np.bincount(parcel, minlength=size)
+        starts = np.concatenate([[0], np.cumsum(counts)])
+        lot_of = lots[parcel]
+        share = np.divide(area, lot_of, out=np.zeros_like(area), where=lot_of > 0)
+        uncovered = lots - _sums(parcel, area, starts, size) > tol.uncovered_m2
+        deciding = (area >= tol.sliver_area_m2) & (share >= tol.sliver_share)
+        key = self._keys(apps, lots, parcel[deciding], zone[deciding], building, uncovered)
+        chosen = np.flatnonzero(candidates & (counts > 0))
+        if not len(chosen):
+            return out
+        keys, first, inverse = _distinct(key[chosen])
+        kinds = []
+        for u, values in enumerate(keys.tolist()):
+            r = int(chosen[first[u]])
+            overlap = Overlap(zone[starts[r] : starts[r + 1]], area[starts[r] : starts[r + 1]])
+            kinds.append(
+                plan.kept(
+                    self._key(values), self._class, apps[r], parcels[r], float(lots[r]), overlap
+                )
+            )
+        summaries = self._summaries(apps, lots, chosen, kinds, inverse, building)
+        main = starts[chosen]
+        codes = z.codes[zone[main]].tolist()
+        for k, summary, lot, code, fraction, zones in zip(
+            chosen.tolist(),
+            summaries,
+            lots[chosen].tolist(),
+            codes,
+            share[main].tolist(),
+            counts[chosen].tolist(),
+            strict=True,
         ):
-            return None
-        found = ordered(plan, overlap)
-        given = figures(b, lot_m2, b.footprint_m2)
-        labels, classes = plan.zones.labels, self._zones
-        deciding = [row for area, row in found if tol.decides(area, share_of(area, lot_m2))]
-        codes = dict.fromkeys(code for row in deciding if (code := labels[row][1]))
-        ids = self._activities.get(app.activity)
-        if ids is None:
-            ids = self._activities[app.activity] = plan.resolve_activity(app.activity)
-        key = (
-            "rows",
-            ids,
-            app.road_class,
-            tuple([value is None for value in given.values()]),
-            tuple([classes[row] for row in deciding]),
-            tuple([plan.lot_class(code, lot_m2) for code in codes]),
-            lot_m2 - sum(area for area, _ in found) > tol.uncovered_m2,
+            out[k] = (summary, lot, code, fraction, zones)
+        return out
+
+    def _summaries(
+        self,
+        apps: list[Application],
+        lots: NDArray[np.float64],
+        chosen: NDArray[np.intp],
+        kinds: list[_Class],
+        inverse: NDArray[np.intp],
+        building: dict[str, NDArray[np.float64]],
+    ) -> list[Summary]:
+        """The summary of each ``chosen`` parcel, of class ``kinds[inverse]``: the pattern of
+        its class's measured bounds its figures meet, found for all at once; a new pattern is
+        assessed with the figures of its first parcel."""
+        measured = figures_of(lots[chosen], *(building[name][chosen] for name in _FIGURES))
+        columns = list(measured)
+        width = max((len(kind.measured) for kind in kinds), default=0)
+        field = np.zeros((len(kinds), width), dtype=np.intp)
+        limit = np.full((len(kinds), width), np.inf)
+        maximum = np.ones((len(kinds), width), dtype=bool)
+        for u, kind in enumerate(kinds):
+            for j, bound in enumerate(kind.measured):
+                field[u, j] = columns.index(bound.field)
+                limit[u, j] = bound.limit.value
+                maximum[u, j] = bound.check.maximum
+        figures = np.column_stack([cast(NDArray[np.float64], measured[c]) for c in columns])
+        values = np.take_along_axis(figures, field[inverse], axis=1)
+        met = meets(values, limit[inverse], maximum[inverse]) & (limit[inverse] < np.inf)
+        patterns, first, found = _distinct(np.column_stack([inverse, met]))
+        summaries = []
+        for (u, *met_bits), i in zip(patterns.tolist(), first.tolist(), strict=True):
+            kind = kinds[u]
+            bits = tuple(bool(bit) for bit in met_bits[: len(kind.measured)])
+            k = int(chosen[i])
+            summaries.append(kind.summary(bits, partial(self._figures, apps[k], float(lots[k]))))
+        return [summaries[i] for i in found.tolist()]
+
+    def _keys(
+        self,
+        apps: list[Application],
+        lots: NDArray[np.float64],
+        parcel: NDArray[np.intp],
+        zone: NDArray[np.intp],
+        building: dict[str, NDArray[np.float64]],
+        uncovered: NDArray[np.bool_],
+    ) -> NDArray[np.int64]:
+        """Each parcel's class as a row of integers: the kegiatan its activity names (numbered
+        here), its road class, which figures it gives (bits), whether part of it lies outside
+        the plan, then the zone class of each deciding piece (``parcel``, ``zone``: in order)
+        and the lot-size class of each, padded with -1."""
+        size = len(apps)
+        counts = np.bincount(parcel, minlength=size)
+        width = int(counts.max(initial=0))
+        position = np.arange(len(parcel)) - np.concatenate([[0], np.cumsum(counts)])[parcel]
+        key = np.full((size, 4 + 2 * width), -1, dtype=np.int64)
+        key[:, 0] = [self._activity(app.activity) for app in apps]
+        key[:, 1] = [_ROAD_CLASSES.get(app.road_class, -1) for app in apps]
+        key[:, 2] = sum(
+            (~np.isnan(building[name])).astype(np.int64) << bit for bit, name in enumerate(_FIGURES)
         )
-        kind = plan.kept(key, self._class, app, parcel, lot_m2, overlap, given)
-        area, row = found[0]
-        main = labels[row][1]
-        return kind.summary(given), lot_m2, main, share_of(area, lot_m2), len(found)
+        key[:, 3] = uncovered
+        key[parcel, 4 + position] = self._zones.classes[zone]
+        key[parcel, 4 + width + position] = self._zones.lot_classes(zone, lots[parcel])
+        return key
+
+    def _key(self, values: list[int]) -> tuple[Hashable, ...]:
+        """A class's key in the plan's kept answers, from its row of ``_keys``: the same
+        whatever the chunk's padding."""
+        activity, road, given, uncovered, *rest = values
+        zones = [value for value in rest[: len(rest) // 2] if value >= 0]
+        lots = rest[len(rest) // 2 : len(rest) // 2 + len(zones)]
+        return (
+            "rows",
+            self._resolved[activity],
+            ROAD_CLASSES[road] if road >= 0 else None,
+            given,
+            tuple(zones),
+            tuple(lots),
+            bool(uncovered),
+        )
+
+    def _activity(self, text: str) -> int:
+        """The number of the kegiatan ``text`` names (texts naming the same share one)."""
+        found = self._activities.get(text)
+        if found is None:
+            ids = self.engine.plan.resolve_activity(text)
+            if ids not in self._resolved:
+                self._resolved.append(ids)
+            found = self._activities[text] = self._resolved.index(ids)
+        return found
+
+    @staticmethod
+    def _figures(app: Application, lot: float) -> dict[str, float | None]:
+        return figures(app.building, lot, app.building.footprint_m2)
 
     def _class(
-        self,
-        app: Application,
-        parcel: BaseGeometry,
-        lot_m2: float,
-        overlap: Overlap,
-        given: dict[str, float | None],
+        self, app: Application, parcel: BaseGeometry, lot_m2: float, overlap: Overlap
     ) -> _Class:
         """A new class's rules, worked out for its first parcel."""
         plan, tol = self.engine.plan, self.engine.settings.tolerance
+        given = self._figures(app, lot_m2)
         pieces, rows = pieces_of(plan, overlap, lot_m2, tol)
         s = Situation(plan, app, parcel, lot_m2, pieces, rows, overlay_hits=_NO_HITS)
         before, limits, after = self.engine.rules(s)
@@ -270,14 +399,77 @@ class Classes:
         )
 
 
-def _zone_classes(plan: CompiledPlan) -> tuple[int, ...]:
-    """Each zone row's class, numbered: what its row tells the rules beside its area (its
-    sub-zone, the flags that are special provisions, and its block where a provision rule is
-    limited to blocks; the rules read blocks nowhere else)."""
+#: The ``Building`` fields the figures are made of, in ``figures_of``'s order.
+_FIGURES = ("footprint_m2", "floor_area_m2", "green_area_m2", "basement_m2", "height_m", "floors")
+#: Each road class by number, and the number of each.
+_ROAD_CLASSES: dict[str | None, int] = {road: number for number, road in enumerate(ROAD_CLASSES)}
+
+
+def _distinct(
+    rows: NDArray[np.integer[Any]],
+) -> tuple[NDArray[np.integer[Any]], NDArray[np.intp], NDArray[np.intp]]:
+    """``np.unique(rows, axis=0, return_index=True, return_inverse=True)`` through a stable
+    lexsort of the columns, which is many times faster than the sort of whole rows as bytes
+    that ``np.unique`` makes (first: the first row of each distinct row)."""
+    if not len(rows):
+        return rows, np.empty(0, dtype=np.intp), np.empty(0, dtype=np.intp)
+    order = np.lexsort(rows.T[::-1])
+    ranked = rows[order]
+    new = np.ones(len(rows), dtype=bool)
+    new[1:] = (ranked[1:] != ranked[:-1]).any(axis=1)
+    inverse = np.empty(len(rows), dtype=np.intp)
+    inverse[order] = np.cumsum(new) - 1
+    return ranked[new], order[new], inverse
+
+
+def _sums(
+    parcel: NDArray[np.intp], area: NDArray[np.float64], starts: NDArray[np.intp], size: int
+) -> NDArray[np.float64]:
+    """Each parcel's pieces' areas summed one after another in order, as a single check sums
+    them (numpy would sum in pairs, and a last bit could part the part outside the plan)."""
+    total = np.zeros(size)
+    position = np.arange(len(parcel)) - starts[parcel]
+    for j in range(int(np.diff(starts).max(initial=0))):
+        at = position == j
+        total[parcel[at]] += area[at]
+    return total
+
+
+class _ZoneColumns:
+    """What the classes read of each zone row, as arrays: its rank by zone id (the order of
+    pieces of equal area), its class (sub-zone, the flags that are special provisions, and its
+    block where a provision rule is limited to blocks; the rules read blocks nowhere else,
+    numbered), its sub-zone code and that code's lot-size class breaks."""
+
+    def __init__(self, plan: CompiledPlan) -> None:
+        labels = plan.zones.labels
+        ids = sorted({label[0] for label in labels})
+        rank = {zone_id: number for number, zone_id in enumerate(ids)}
+        self.ranks = np.array([rank[label[0]] for label in labels], dtype=np.intp)
+        self.codes = np.array([label[1] for label in labels], dtype=object)
+        self.classes = np.array(_zone_classes(plan), dtype=np.intp)
+        coded = sorted({code for code in self.codes.tolist() if code})
+        number = {code: k for k, code in enumerate(coded)}
+        self._code = np.array([number.get(code, -1) for code in self.codes.tolist()])
+        self._breaks = [np.array(plan.lot_breaks.get(code, ())) for code in coded]
+
+    def lot_classes(self, zone: NDArray[np.intp], lots: NDArray[np.float64]) -> NDArray[np.int64]:
+        """The lot-size class (``CompiledPlan.lot_class``) of each lot of ``lots`` in the
+        sub-zone of its ``zone`` row; -1 where the row has no sub-zone code."""
+        code = self._code[zone]
+        out = np.full(len(zone), -1, dtype=np.int64)
+        for k in np.unique(code[code >= 0]).tolist():
+            at = code == k
+            out[at] = np.searchsorted(self._breaks[k], lots[at], side="right")
+        return out
+
+
+def _zone_classes(plan: CompiledPlan) -> list[int]:
+    """Each zone row's class, numbered."""
     blocks = any(rule.block is not None for rule in plan.provisions)
     zones = plan.zones
     numbers: dict[Hashable, int] = {}
-    return tuple(
+    return [
         numbers.setdefault(
             (
                 code,
@@ -287,7 +479,7 @@ def _zone_classes(plan: CompiledPlan) -> tuple[int, ...]:
             len(numbers),
         )
         for code, flags, block in zip(zones.subzone_code, zones.flags, zones.block, strict=True)
-    )
+    ]
 
 
 _NO_HITS: tuple[NDArray[np.intp], NDArray[np.float64]] = (

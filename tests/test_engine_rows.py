@@ -22,7 +22,7 @@ from layers.model import PlanData, SpecialProvision
 from permits.batch import BUILDING_COLUMNS, check_many
 from permits.engine import Engine, EngineSettings
 from permits.rules.location import Tolerance
-from tests.plans import ORIGIN, grid_plan
+from tests.plans import CODES, ORIGIN, grid_plan
 from tests.test_engine_batch import REF
 
 X0, Y0 = ORIGIN
@@ -131,8 +131,14 @@ def test_rows_of_a_dense_frame_are_the_decisions_rows_on_every_plan():
     ]
     # A shop inside K-1 (I) within each of its limits: approved.
     drawn.append((110, 10, 80, 80, "47111", 0, 2, [1000, 0, 0, 20, 0, 0, 0], 0))
+    # A lot halved between zones "9" and "10" (rows 8 and 9): pieces of equal area go by zone
+    # id, and "10" comes first, in another sub-zone than "9".
+    drawn.append((90, 210, 20, 20, "47111", 0, 0, [0] * 7, 0))
     parcels = _frame(drawn)
     rows = {name: _same_rows(parcels, ENGINES[name]) for name in VARIANTS}["block"]
+    halved = rows.iloc[-2]
+    assert (halved["zones"], halved["share"]) == (2, 0.5)
+    assert halved["subzone_code"] == CODES[9 % len(CODES)] != CODES[8 % len(CODES)]
     assert set(rows["outcome"]) == {
         "approved",
         "approved_with_conditions",
@@ -164,7 +170,7 @@ def test_what_the_plan_keeps_for_rows_does_not_grow_with_the_figures_or_the_text
     rows = _same_rows(lots, engine)
     assert set(rows["outcome"]) == {"needs_review", "rejected", "approved_with_conditions"}
     kept = engine.plan._kept
-    classes = [v for k, v in kept.items() if k[0] == "rows" and k[1] != "zone classes"]
+    classes = [v for k, v in kept.items() if k[0] == "rows" and k[1] != "zone columns"]
     assert 2 <= len(classes) <= 4
     assert all(len(c.summaries) <= 4 for c in classes)
     assert len(kept) < 30

@@ -11,6 +11,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TypeVar
+
+import numpy as np
+from numpy.typing import NDArray
 
 from layers.model import IntensityRule
 from permits.application import Building
@@ -18,6 +22,10 @@ from permits.decision import Effect, Finding, Status
 from permits.rules.situation import Situation
 
 RULE = "intensity"
+#: How far a figure may pass its limit and still meet it: rounding, not building.
+ROUNDING = 1e-9
+#: A figure: of one lot, or of many as an array.
+F = TypeVar("F", float, NDArray[np.float64])
 
 
 @dataclass(frozen=True)
@@ -103,17 +111,34 @@ def measured(s: Situation) -> dict[str, float | None]:
 
 def figures(b: Building, lot: float, footprint: float | None) -> dict[str, float | None]:
     """The building's figures on a lot of ``lot`` m2, by limit field: None where not given."""
+    floors = None if b.floors is None else float(b.floors)
+    given = (footprint, b.floor_area_m2, b.green_area_m2, b.basement_m2, b.height_m, floors)
+    return figures_of(lot, *given)
 
-    def share(area: float | None) -> float | None:
+
+def figures_of(
+    lot: F,
+    footprint: F | None,
+    floor_area: F | None,
+    green: F | None,
+    basement: F | None,
+    height: F | None,
+    floors: F | None,
+) -> dict[str, F | None]:
+    """``figures`` of one lot (floats, None where not given) or of many at once (arrays, NaN
+    where not given): the same arithmetic, so a batch's columns hold the very bits a single
+    check measures."""
+
+    def share(area: F | None) -> F | None:
         return None if area is None else 100.0 * area / lot
 
     return {
         "kdb_max_pct": share(footprint),
-        "klb_max": None if b.floor_area_m2 is None else b.floor_area_m2 / lot,
-        "kdh_min_pct": share(b.green_area_m2),
-        "ktb_max_pct": share(b.basement_m2),
-        "height_max_m": b.height_m,
-        "floors_max": None if b.floors is None else float(b.floors),
+        "klb_max": None if floor_area is None else floor_area / lot,
+        "kdh_min_pct": share(green),
+        "ktb_max_pct": share(basement),
+        "height_max_m": height,
+        "floors_max": floors,
         "lot_min_m2": lot,
     }
 
@@ -184,9 +209,9 @@ class Bound:
     unassessed: Finding
 
     def passes(self, value: float) -> bool:
-        """Whether a given figure meets the limit (to within rounding)."""
+        """Whether a given figure meets the limit (to within ``ROUNDING``)."""
         limit = self.limit.value
-        return value <= limit + 1e-9 if self.check.maximum else value + 1e-9 >= limit
+        return value <= limit + ROUNDING if self.check.maximum else value + ROUNDING >= limit
 
     def finding(self, value: float | None) -> Finding:
         """The finding for the figure the application gives (%, ratio, m, floors, m2), or the
@@ -209,6 +234,13 @@ class Bound:
             subzone_code=self.code,
             details=self.details,
         )
+
+
+def meets(
+    values: NDArray[np.float64], limits: NDArray[np.float64], maximum: NDArray[np.bool_]
+) -> NDArray[np.bool_]:
+    """``Bound.passes`` for many figures at once, each against its own limit."""
+    return np.where(maximum, values <= limits + ROUNDING, values + ROUNDING >= limits)
 
 
 #: How a limit is worded, by whether it is a maximum.
