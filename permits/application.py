@@ -15,7 +15,9 @@ from datetime import date
 from json.encoder import encode_basestring_ascii  # type: ignore[attr-defined]
 from typing import Any
 
+import numpy as np
 import shapely
+from numpy.typing import NDArray
 from shapely.geometry.base import BaseGeometry
 
 from gis.errors import SimtaruError
@@ -53,7 +55,7 @@ class Building:
     ground_elevation_m: float | None = None
 
     def validate(self) -> None:
-        for name in ("footprint_m2", "floor_area_m2", "height_m", "green_area_m2", "basement_m2"):
+        for name in _MEASURES:
             value = getattr(self, name)
             if value is not None and (not math.isfinite(value) or value < 0):
                 raise ApplicationError(f"building.{name}", f"must be a number >= 0, not {value}")
@@ -76,6 +78,23 @@ class Building:
                     f"{self.height_m:g} m is too low for {self.floors} floors "
                     f"(at least {lowest:g} m at {MIN_STOREY_HEIGHT_M:g} m a storey)",
                 )
+
+    @staticmethod
+    def refusals(figures: dict[str, NDArray[np.float64]]) -> NDArray[np.bool_]:
+        """Which of many buildings ``validate`` refuses, from their figures by field (arrays,
+        NaN where not given): the same checks over arrays, so that a batch validates one by
+        one only the buildings it refuses, to say why."""
+        refused = figures["floors"] < 0
+        for name in _MEASURES:
+            refused |= np.isinf(figures[name]) | (figures[name] < 0)
+        refused |= np.isinf(figures["ground_elevation_m"])
+        refused |= figures["floor_area_m2"] + 1e-9 < figures["footprint_m2"]
+        floors = figures["floors"]
+        return refused | (floors != 0) & (figures["height_m"] + 1e-9 < floors * MIN_STOREY_HEIGHT_M)
+
+
+#: The figures of a building that are areas or lengths: numbers, at least 0.
+_MEASURES = ("footprint_m2", "floor_area_m2", "height_m", "green_area_m2", "basement_m2")
 
 
 @dataclass(frozen=True)
@@ -104,6 +123,16 @@ class Application:
                 "road_class", f"{self.road_class!r} is not one of {', '.join(ROAD_CLASSES)}"
             )
         self.building.validate()
+
+    @staticmethod
+    def refusals(
+        activity: list[str], road_class: list[str | None], figures: dict[str, NDArray[np.float64]]
+    ) -> NDArray[np.bool_]:
+        """Which of many applications ``validate`` refuses, from their activities, road classes
+        and buildings' figures (``Building.refusals``)."""
+        texts = np.array([not text or not text.strip() for text in activity], dtype=bool)
+        roads = np.array([r is not None and r not in ROAD_CLASSES for r in road_class], dtype=bool)
+        return texts | roads | Building.refusals(figures)
 
     def input_hash(self, *, parcel_wkb: str | None = None) -> str:
         """SHA-256 of the application as given: the same input, the same hash. A batch passes

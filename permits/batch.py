@@ -36,7 +36,7 @@ from gis.parse import CrsInput, Note, repair_note, resolve_crs
 from permits.application import Application, ApplicationError, Building
 from permits.decision import FINDING_COLUMNS, Decision, Effect, Finding, Status
 from permits.engine import Engine
-from permits.rows import LIMIT_COLUMNS, RESULT_COLUMNS, Classes, Row, columns, row_of
+from permits.rows import LIMIT_COLUMNS, RESULT_COLUMNS, Chunk, Classes, Table, row_of
 
 #: Optional columns of the parcels frame that fill an application's building.
 BUILDING_COLUMNS = (
@@ -123,13 +123,54 @@ class _Batch:
         located = _locate(
             engine, self.frame_crs, given[span.start : span.stop], hashes=self.decisions
         )
-        apps = [self.rows.application(i, given[i]) for i in span]
         if not self.decisions:
-            figures = self.rows.building(span)
-            rows = _classed(engine, self.classes, self.crs, apps, located, figures)
-            return columns(rows), []
+            return self._classed(span, located).columns(), []
+        apps = [self.rows.application(i, given[i]) for i in span]
         made = [_decision(engine, self.crs, app, located, k) for k, app in enumerate(apps)]
-        return columns([row_of(d) for d in made]), made
+        return Table.of([row_of(d) for d in made]).columns(), made
+
+    def _classed(self, span: range, located: _Located) -> Table:
+        """The rows of a located chunk by class; a parcel without one gets its full
+        decision's. Applications are made only for those and for each class's first parcel:
+        the others are validated over arrays, as ``Application.refusals`` does."""
+        engine, rows, lo, hi = self.engine, self.rows, span.start, span.stop
+        activity, road_class, building = (
+            rows.activity[lo:hi],
+            rows.road_class[lo:hi],
+            rows.building(span),
+        )
+        apps: dict[int, Application] = {}
+
+        def application(k: int) -> Application:
+            app = apps.get(k)
+            if app is None:
+                app = apps[k] = rows.application(lo + k, self.given[lo + k])
+            return app
+
+        usable = [
+            problem is None and _refused_repair(engine, notes) is None
+            for problem, notes in zip(located.problems, located.notes, strict=True)
+        ]
+        candidates = (
+            np.array(usable, dtype=bool)
+            & ~Application.refusals(activity, road_class, building)
+            & (located.overlays.counts() == 0)
+        )
+        zones = located.zones
+        chunk = Chunk(
+            activity,
+            road_class,
+            building,
+            located.metric,
+            shapely.area(located.metric),
+            candidates,
+            (zones.parcel, zones.rows, zones.areas),
+            application,
+        )
+        table = self.classes.rows(chunk)
+        for k in np.flatnonzero(table.summary < 0).tolist():
+            table.put(k, row_of(_decision(engine, self.crs, application(k), located, k)))
+        return table
 
 
 def _forked(
@@ -336,35 +377,6 @@ def _decision(
         )
     except (ApplicationError, GeometryError) as exc:
         return _unusable(engine, app, str(exc), digest)
-
-
-def _classed(
-    engine: Engine,
-    classes: Classes,
-    crs: CrsInput,
-    apps: list[Application],
-    located: _Located,
-    figures: dict[str, NDArray[np.float64]],
-) -> list[Row]:
-    """The rows of a located chunk by class; a parcel without one gets its full decision's."""
-    usable = np.zeros(len(apps), dtype=bool)
-    for k, app in enumerate(apps):
-        if located.problems[k] is None and _refused_repair(engine, located.notes[k]) is None:
-            try:
-                app.validate()
-            except ApplicationError:
-                continue
-            usable[k] = True
-    candidates = usable & (located.overlays.counts() == 0)
-    zones = located.zones
-    lots = shapely.area(located.metric)
-    found = classes.rows(
-        apps, located.metric, lots, candidates, (zones.parcel, zones.rows, zones.areas), figures
-    )
-    return [
-        row_of(_decision(engine, crs, app, located, k)) if row is None else row
-        for k, (app, row) in enumerate(zip(apps, found, strict=True))
-    ]
 
 
 def _refused_repair(engine: Engine, notes: tuple[Note, ...]) -> str | None:

@@ -19,7 +19,6 @@ from typing import Any, cast
 
 import numpy as np
 from numpy.typing import NDArray
-from shapely.geometry.base import BaseGeometry
 
 from gis.index import Overlap
 from layers.model import FLAG_PROVISIONS
@@ -93,36 +92,54 @@ def row_of(decision: Decision) -> Row:
     )
 
 
-def columns(rows: list[Row]) -> dict[str, list[Any]]:
-    """Rows as the result columns (``RESULT_COLUMNS``), in order: lists, which the rows of
-    many chunks join into. Rows share their few summaries (one per class and pattern), so
-    each summary's values are read once and taken for its rows."""
-    numbers: dict[int, int] = {}
-    distinct: list[Summary] = []
-    taken = []
-    for summary, *_ in rows:
-        number = numbers.get(id(summary))
-        if number is None:
-            number = numbers[id(summary)] = len(distinct)
-            distinct.append(summary)
-        taken.append(number)
-    index = np.array(taken, dtype=np.intp)
+class Table:
+    """A chunk's result rows as columns: each row's summary (by number, into ``summaries``:
+    rows share their few summaries, one per class and pattern), the parcel's area, its
+    largest piece's sub-zone code and share, and its number of zone pieces."""
 
-    def of(values: list[Any]) -> list[Any]:
-        return cast(list[Any], np.array(values, dtype=object)[index].tolist())
+    def __init__(self, size: int) -> None:
+        self.summary = np.full(size, -1, dtype=np.intp)
+        self.summaries: list[Summary] = []
+        self.area = np.full(size, None, dtype=object)
+        self.code = np.full(size, None, dtype=object)
+        self.share = np.full(size, None, dtype=object)
+        self.zones = np.zeros(size, dtype=np.int64)
 
-    return {
-        "outcome": of([s.outcome.value for s in distinct]),
-        "parcel_area_m2": [area for _, area, *_ in rows],
-        "subzone_code": [code for _, _, code, *_ in rows],
-        "share": [share for *_, share, _ in rows],
-        "zones": [zones for *_, zones in rows],
-        "failed": of([s.failed for s in distinct]),
-        "review": of([s.review for s in distinct]),
-        "conditions": of([s.conditions for s in distinct]),
-        **{name: of([s.limits.get(name, math.nan) for s in distinct]) for name in LIMIT_COLUMNS},
-        "provisions": of([s.provisions for s in distinct]),
-    }
+    @classmethod
+    def of(cls, rows: list[Row]) -> Table:
+        table = cls(len(rows))
+        for k, row in enumerate(rows):
+            table.put(k, row)
+        return table
+
+    def put(self, k: int, row: Row) -> None:
+        """Row ``k`` from a decision's row (``row_of``)."""
+        summary, self.area[k], self.code[k], self.share[k], self.zones[k] = row
+        self.summary[k] = len(self.summaries)
+        self.summaries.append(summary)
+
+    def columns(self) -> dict[str, list[Any]]:
+        """The result columns (``RESULT_COLUMNS``), in order: lists, which the rows of many
+        chunks join into. Each summary's values are read once and taken for its rows."""
+        distinct, index = self.summaries, self.summary
+
+        def of(values: list[Any]) -> list[Any]:
+            return cast(list[Any], np.array(values, dtype=object)[index].tolist())
+
+        return {
+            "outcome": of([s.outcome.value for s in distinct]),
+            "parcel_area_m2": self.area.tolist(),
+            "subzone_code": self.code.tolist(),
+            "share": self.share.tolist(),
+            "zones": self.zones.tolist(),
+            "failed": of([s.failed for s in distinct]),
+            "review": of([s.review for s in distinct]),
+            "conditions": of([s.conditions for s in distinct]),
+            **{
+                name: of([s.limits.get(name, math.nan) for s in distinct]) for name in LIMIT_COLUMNS
+            },
+            "provisions": of([s.provisions for s in distinct]),
+        }
 
 
 def summarise(findings: Iterable[Finding], outcome: Outcome) -> Summary:
@@ -210,6 +227,24 @@ class _Class:
 Pieces = tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.float64]]
 
 
+@dataclass(frozen=True)
+class Chunk:
+    """A located chunk of a batch's parcels as the classes read it: each parcel's activity text
+    and road class, its building's figures by ``Building`` field (NaN where not given), the
+    parcels in the plan's CRS and their areas (m2), which of them may be classed (valid,
+    located, touching no overlay), their zone pieces, and each one's application, made only
+    where asked for (a class's first parcel)."""
+
+    activity: list[str]
+    road_class: list[str | None]
+    building: dict[str, NDArray[np.float64]]
+    parcels: NDArray[np.object_]
+    lots: NDArray[np.float64]
+    candidates: NDArray[np.bool_]
+    pieces: Pieces
+    application: Callable[[int], Application]
+
+
 class Classes:
     """The classes of a batch's parcels, each assessed once and kept by the compiled plan for
     the next batch (bounded, as its other kept answers, by the plan's own tables and zones). A
@@ -232,75 +267,51 @@ class Classes:
         plan = engine.plan
         self._zones = plan.kept(("rows", "zone columns"), _ZoneColumns, plan)
 
-    def rows(
-        self,
-        apps: list[Application],
-        parcels: NDArray[np.object_],
-        lots: NDArray[np.float64],
-        candidates: NDArray[np.bool_],
-        pieces: Pieces,
-        building: dict[str, NDArray[np.float64]],
-    ) -> list[Row | None]:
-        """The row of each parcel of a located chunk that ``candidates`` marks (valid, located,
-        touching no overlay) and that has a class; None for the others, which need their full
-        decisions. ``lots`` are the parcels' areas (m2), ``building`` the chunk's figures by
-        ``Building`` field (NaN where not given)."""
+    def rows(self, chunk: Chunk) -> Table:
+        """The rows of a chunk's parcels that its ``candidates`` marks and that have a class;
+        the others are left for their full decisions (summary -1)."""
         plan, tol = self.engine.plan, self.engine.settings.tolerance
-        size = len(apps)
-        out: list[Row | None] = [None] * size
+        lots = chunk.lots
+        table = Table(len(lots))
         if plan.raster_checks:
-            return out
+            return table
         z = self._zones
-        given_parcel, given_zone, given_area = pieces
+        given_parcel, given_zone, given_area = chunk.pieces
         order = np.lexsort((z.ranks[given_zone], -given_area, given_parcel))
         parcel, zone, area = given_parcel[order], given_zone[order], given_area[order]
-        counts = np.bincount(parcel, minlength=size)
+        counts = np.bincount(parcel, minlength=len(lots))
         starts = np.concatenate([[0], np.cumsum(counts)])
         lot_of = lots[parcel]
         share = np.divide(area, lot_of, out=np.zeros_like(area), where=lot_of > 0)
-        uncovered = lots - _sums(parcel, area, starts, size) > tol.uncovered_m2
+        uncovered = lots - _sums(parcel, area, starts, len(lots)) > tol.uncovered_m2
         deciding = (area >= tol.sliver_area_m2) & (share >= tol.sliver_share)
-        key = self._keys(apps, lots, parcel[deciding], zone[deciding], building, uncovered)
-        chosen = np.flatnonzero(candidates & (counts > 0))
+        key = self._keys(chunk, parcel[deciding], zone[deciding], uncovered)
+        chosen = np.flatnonzero(chunk.candidates & (counts > 0))
         if not len(chosen):
-            return out
+            return table
         keys, first, inverse = _distinct(key[chosen])
         kinds = []
         for u, values in enumerate(keys.tolist()):
             r = int(chosen[first[u]])
             overlap = Overlap(zone[starts[r] : starts[r + 1]], area[starts[r] : starts[r + 1]])
-            kinds.append(
-                plan.kept(
-                    self._key(values), self._class, apps[r], parcels[r], float(lots[r]), overlap
-                )
-            )
-        summaries = self._summaries(apps, lots, chosen, kinds, inverse, building)
+            kinds.append(plan.kept(self._key(values), self._class, chunk, r, overlap))
+        summary, table.summaries = self._summaries(chunk, chosen, kinds, inverse)
         main = starts[chosen]
-        codes = z.codes[zone[main]].tolist()
-        for k, summary, lot, code, fraction, zones in zip(
-            chosen.tolist(),
-            summaries,
-            lots[chosen].tolist(),
-            codes,
-            share[main].tolist(),
-            counts[chosen].tolist(),
-            strict=True,
-        ):
-            out[k] = (summary, lot, code, fraction, zones)
-        return out
+        table.summary[chosen] = summary
+        table.area[chosen] = lots[chosen]
+        table.code[chosen] = z.codes[zone[main]]
+        table.share[chosen] = share[main]
+        table.zones[chosen] = counts[chosen]
+        return table
 
     def _summaries(
-        self,
-        apps: list[Application],
-        lots: NDArray[np.float64],
-        chosen: NDArray[np.intp],
-        kinds: list[_Class],
-        inverse: NDArray[np.intp],
-        building: dict[str, NDArray[np.float64]],
-    ) -> list[Summary]:
-        """The summary of each ``chosen`` parcel, of class ``kinds[inverse]``: the pattern of
-        its class's measured bounds its figures meet, found for all at once; a new pattern is
-        assessed with the figures of its first parcel."""
+        self, chunk: Chunk, chosen: NDArray[np.intp], kinds: list[_Class], inverse: NDArray[np.intp]
+    ) -> tuple[NDArray[np.intp], list[Summary]]:
+        """The summary of each ``chosen`` parcel, of class ``kinds[inverse]`` (by number, into
+        the distinct summaries): the pattern of its class's measured bounds its figures meet,
+        found for all at once; a new pattern is assessed with the figures of its first
+        parcel."""
+        lots, building = chunk.lots, chunk.building
         measured = figures_of(lots[chosen], *(building[name][chosen] for name in _FIGURES))
         columns = list(measured)
         width = max((len(kind.measured) for kind in kinds), default=0)
@@ -321,35 +332,34 @@ class Classes:
             kind = kinds[u]
             bits = tuple(bool(bit) for bit in met_bits[: len(kind.measured)])
             k = int(chosen[i])
-            summaries.append(kind.summary(bits, partial(self._figures, apps[k], float(lots[k]))))
-        return [summaries[i] for i in found.tolist()]
+            summaries.append(kind.summary(bits, partial(self._figures, chunk, k)))
+        return found, summaries
 
     def _keys(
         self,
-        apps: list[Application],
-        lots: NDArray[np.float64],
+        chunk: Chunk,
         parcel: NDArray[np.intp],
         zone: NDArray[np.intp],
-        building: dict[str, NDArray[np.float64]],
         uncovered: NDArray[np.bool_],
     ) -> NDArray[np.int64]:
         """Each parcel's class as a row of integers: the kegiatan its activity names (numbered
         here), its road class, which figures it gives (bits), whether part of it lies outside
         the plan, then the zone class of each deciding piece (``parcel``, ``zone``: in order)
         and the lot-size class of each, padded with -1."""
-        size = len(apps)
+        size = len(chunk.lots)
         counts = np.bincount(parcel, minlength=size)
         width = int(counts.max(initial=0))
         position = np.arange(len(parcel)) - np.concatenate([[0], np.cumsum(counts)])[parcel]
         key = np.full((size, 4 + 2 * width), -1, dtype=np.int64)
-        key[:, 0] = [self._activity(app.activity) for app in apps]
-        key[:, 1] = [_ROAD_CLASSES.get(app.road_class, -1) for app in apps]
+        key[:, 0] = [self._activity(text) for text in chunk.activity]
+        key[:, 1] = [_ROAD_CLASSES.get(road, -1) for road in chunk.road_class]
         key[:, 2] = sum(
-            (~np.isnan(building[name])).astype(np.int64) << bit for bit, name in enumerate(_FIGURES)
+            (~np.isnan(chunk.building[name])).astype(np.int64) << bit
+            for bit, name in enumerate(_FIGURES)
         )
         key[:, 3] = uncovered
         key[parcel, 4 + position] = self._zones.classes[zone]
-        key[parcel, 4 + width + position] = self._zones.lot_classes(zone, lots[parcel])
+        key[parcel, 4 + width + position] = self._zones.lot_classes(zone, chunk.lots[parcel])
         return key
 
     def _key(self, values: list[int]) -> tuple[Hashable, ...]:
@@ -379,15 +389,16 @@ class Classes:
         return found
 
     @staticmethod
-    def _figures(app: Application, lot: float) -> dict[str, float | None]:
-        return figures(app.building, lot, app.building.footprint_m2)
+    def _figures(chunk: Chunk, k: int) -> dict[str, float | None]:
+        """The figures of the chunk's ``k``-th parcel, as a single check measures them."""
+        building = chunk.application(k).building
+        return figures(building, float(chunk.lots[k]), building.footprint_m2)
 
-    def _class(
-        self, app: Application, parcel: BaseGeometry, lot_m2: float, overlap: Overlap
-    ) -> _Class:
-        """A new class's rules, worked out for its first parcel."""
+    def _class(self, chunk: Chunk, k: int, overlap: Overlap) -> _Class:
+        """A new class's rules, worked out for its first parcel, the chunk's ``k``-th."""
         plan, tol = self.engine.plan, self.engine.settings.tolerance
-        given = self._figures(app, lot_m2)
+        app, parcel, lot_m2 = chunk.application(k), chunk.parcels[k], float(chunk.lots[k])
+        given = self._figures(chunk, k)
         pieces, rows = pieces_of(plan, overlap, lot_m2, tol)
         s = Situation(plan, app, parcel, lot_m2, pieces, rows, overlay_hits=_NO_HITS)
         before, limits, after = self.engine.rules(s)

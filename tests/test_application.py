@@ -1,17 +1,20 @@
 """The input hash: SHA-256 of the application's canonical JSON, the same for the same input in
-every release, since a recorded decision's idempotency key is checked against it."""
+every release, since a recorded decision's idempotency key is checked against it. And the checks
+for sense a batch makes over arrays: they refuse exactly the applications ``validate`` refuses."""
 
 from __future__ import annotations
 
 import json
+import math
 from datetime import date
 
 import numpy as np
 import shapely
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from permits.application import Application, Building
+from permits.application import Application, ApplicationError, Building
+from permits.batch import BUILDING_COLUMNS
 
 SQUARE = shapely.box(117.4746, 0.1370, 117.4748, 0.1372)
 
@@ -84,3 +87,54 @@ def test_the_canonical_form_is_the_encoders_text(
     assert app._canonical_json() == encoded(app)
     given_wkb = shapely.to_wkb(SQUARE, hex=True, byte_order=1)
     assert app._canonical_json(given_wkb) == encoded(app, given_wkb)
+
+
+#: Figures either side of every check's edge: negative, zero, tiny, infinite, a height just
+#: under or at floors x 2.5 m, a floor area just under or at the footprint.
+_edge = st.one_of(
+    st.none(),
+    st.floats(-5, 1_000),
+    st.sampled_from([0.0, -0.0, 1e-10, -1e-10, math.inf, -math.inf, 7.5, 7.5 - 1e-9, 7.4999]),
+)
+_apps = st.tuples(
+    st.sampled_from(["47111", "", "   ", "Rumah tinggal"]),
+    st.sampled_from([None, "lokal", "arteri", "jalan tol"]),
+    st.fixed_dictionaries(
+        {
+            "footprint_m2": _edge,
+            "floor_area_m2": _edge,
+            "height_m": _edge,
+            "floors": st.one_of(st.none(), st.integers(-2, 4)),
+            "green_area_m2": _edge,
+            "basement_m2": _edge,
+            "ground_elevation_m": _edge,
+        }
+    ),
+)
+
+
+#: A building without figures.
+_NONE = dict.fromkeys(BUILDING_COLUMNS)
+
+
+@settings(max_examples=400, deadline=None)
+@given(drawn=st.lists(_apps, min_size=1, max_size=20))
+@example(drawn=[("47111", None, {**_NONE, "floors": 3, "height_m": 7.5 - 1e-9})])
+@example(drawn=[("47111", "lokal", {**_NONE, "floors": 3, "height_m": 7.5})])
+def test_a_batch_refuses_over_arrays_exactly_what_validate_refuses(drawn) -> None:
+    """A batch of rows alone validates one by one only what the arrays refuse: a building
+    they let through that ``validate`` refuses would be classed as if it were sound."""
+    apps = [Application(SQUARE, a, Building(**figures), road_class=r) for a, r, figures in drawn]
+    columns = {
+        name: np.array([figures[name] for *_, figures in drawn], dtype=np.float64) for name in _NONE
+    }
+    found = Application.refusals([a for a, *_ in drawn], [r for _, r, _ in drawn], columns)
+    assert found.tolist() == [_refused(app) for app in apps]
+
+
+def _refused(app: Application) -> bool:
+    try:
+        app.validate()
+    except ApplicationError:
+        return True
+    return False
