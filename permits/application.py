@@ -59,7 +59,7 @@ class Building:
             value = getattr(self, name)
             if value is not None and (not math.isfinite(value) or value < 0):
                 raise ApplicationError(f"building.{name}", f"must be a number >= 0, not {value}")
-        if self.floors is not None and self.floors < 0:
+        if self.floors is not None and not 0 <= self.floors < math.inf:
             raise ApplicationError("building.floors", f"must be >= 0, not {self.floors}")
         if self.ground_elevation_m is not None and not math.isfinite(self.ground_elevation_m):
             raise ApplicationError("building.ground_elevation_m", "must be a finite number")
@@ -84,7 +84,7 @@ class Building:
         """Which of many buildings ``validate`` refuses, from their figures by field (arrays,
         NaN where not given): the same checks over arrays, so that a batch validates one by
         one only the buildings it refuses, to say why."""
-        refused = figures["floors"] < 0
+        refused = (figures["floors"] < 0) | np.isinf(figures["floors"])
         for name in _MEASURES:
             refused |= np.isinf(figures[name]) | (figures[name] < 0)
         refused |= np.isinf(figures["ground_elevation_m"])

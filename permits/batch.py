@@ -133,10 +133,10 @@ class _Batch:
         """The rows of a located chunk by class; a parcel without one gets its full
         decision's. Applications are made only for those and for each class's first parcel:
         the others are validated over arrays, as ``Application.refusals`` does."""
-        engine, rows, lo, hi = self.engine, self.rows, span.start, span.stop
+        engine, rows, lo = self.engine, self.rows, span.start
         activity, road_class, building = (
-            rows.activity[lo:hi],
-            rows.road_class[lo:hi],
+            rows.activity(span),
+            rows.road_class(span),
             rows.building(span),
         )
         apps: dict[int, Application] = {}
@@ -432,57 +432,70 @@ _NO_FIGURES = Building()
 
 
 class _Rows:
-    """The frame's columns as Python values, read once: what each row's application holds."""
+    """The frame's columns, read once as arrays (figures as floats, NaN where missing; texts as
+    objects), and what each row's application holds, read a span at a time: where workers
+    share a batch, each reads its own chunks' rows."""
 
     def __init__(self, parcels: gpd.GeoDataFrame, activity: str | None, crs: str) -> None:
         self.crs = crs
-        size = len(parcels)
-        self.activity = (
-            [str(activity)] * size
+        self.size = size = len(parcels)
+        self._activity = (
+            np.full(size, str(activity), dtype=object)
             if activity is not None
-            else [_text(value) or "" for value in parcels["activity"].tolist()]
+            else parcels["activity"].to_numpy(dtype=object)
         )
         self.figures = {
-            name: [_number(v, integer=name == "floors") for v in parcels[name].tolist()]
+            name: parcels[name].to_numpy(dtype=np.float64, na_value=np.nan)
             for name in BUILDING_COLUMNS
             if name in parcels
         }
-        self.road_class = _texts(parcels, "road_class")
-        self.application_id = _texts(parcels, "application_id")
+        if "floors" in self.figures:
+            self.figures["floors"] = np.trunc(self.figures["floors"])
+        self._road_class = _texts(parcels, "road_class")
+        self._application_id = _texts(parcels, "application_id")
+
+    def activity(self, span: range) -> list[str]:
+        return [_text(value) or "" for value in self._activity[span.start : span.stop].tolist()]
+
+    def road_class(self, span: range) -> list[str | None]:
+        return [_text(value) for value in self._road_class[span.start : span.stop].tolist()]
 
     def building(self, span: range) -> dict[str, NDArray[np.float64]]:
         """The figures of a span of rows by ``Building`` field, NaN where not given."""
         return {
-            name: np.array(self.figures[name][span.start : span.stop], dtype=np.float64)
+            name: self.figures[name][span.start : span.stop]
             if name in self.figures
             else np.full(len(span), np.nan)
             for name in BUILDING_COLUMNS
         }
 
     def application(self, i: int, geometry: Any) -> Application:
-        figures = self.figures
+        building = _NO_FIGURES
+        if self.figures:
+            values = {name: float(column[i]) for name, column in self.figures.items()}
+            building = Building(**{name: _figure(name, v) for name, v in values.items()})
         return Application(
             parcel=geometry,
-            activity=self.activity[i],
-            building=Building(**{name: values[i] for name, values in figures.items()})
-            if figures
-            else _NO_FIGURES,
+            activity=_text(self._activity[i]) or "",
+            building=building,
             crs=self.crs,
-            road_class=self.road_class[i],
-            application_id=self.application_id[i],
+            road_class=_text(self._road_class[i]),
+            application_id=_text(self._application_id[i]),
         )
 
 
-def _texts(parcels: gpd.GeoDataFrame, name: str) -> list[str | None]:
-    if name not in parcels:
-        return [None] * len(parcels)
-    return [_text(value) for value in parcels[name].tolist()]
-
-
-def _number(value: Any, *, integer: bool) -> Any:
-    if _missing(value):
+def _figure(name: str, value: float) -> Any:
+    """A building's figure from its column: None where missing, floors a whole number (an
+    infinite number stays what it is, for ``validate`` to refuse)."""
+    if math.isnan(value):
         return None
-    return int(value) if integer else float(value)
+    return int(value) if name == "floors" and math.isfinite(value) else value
+
+
+def _texts(parcels: gpd.GeoDataFrame, name: str) -> NDArray[np.object_]:
+    if name not in parcels:
+        return np.full(len(parcels), None, dtype=object)
+    return parcels[name].to_numpy(dtype=object)
 
 
 def _text(value: Any) -> str | None:

@@ -104,7 +104,7 @@ _apps = st.tuples(
             "footprint_m2": _edge,
             "floor_area_m2": _edge,
             "height_m": _edge,
-            "floors": st.one_of(st.none(), st.integers(-2, 4)),
+            "floors": st.one_of(st.none(), st.integers(-2, 4), st.just(math.inf)),
             "green_area_m2": _edge,
             "basement_m2": _edge,
             "ground_elevation_m": _edge,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import gc
+import math
 from concurrent.futures import ThreadPoolExecutor
 
 import geopandas as gpd
@@ -269,3 +270,25 @@ def test_a_parcel_without_an_activity_is_not_assessable_saying_so(engine, missin
     assert results["outcome"].iloc[0] != "not_assessable"
     assert results["outcome"].iloc[1] == "not_assessable"
     assert "activity: give a KBLI code" in results["decision"].iloc[1].findings[0].message_en
+
+
+@pytest.mark.parametrize("decisions", [True, False])
+def test_a_row_with_figures_that_make_no_sense_is_not_assessable_saying_which(engine, decisions):
+    """Figures as a spreadsheet holds them: floors as text and as an infinite number, a
+    negative area. Each such row is not assessable and names the figure; the batch goes on,
+    with or without its decisions."""
+    lots = gpd.GeoDataFrame(
+        {
+            "activity": ["68111"] * 4,
+            "floors": pd.Series(["2", math.inf, 1.0, None], dtype=object),
+            "footprint_m2": [50.0, 50.0, -1.0, 50.0],
+        },
+        geometry=[box(X0 + 20, Y0 + 20, X0 + 40, Y0 + 40)] * 4,
+        crs=32650,
+    )
+    results = check_many(lots, engine, decisions=decisions)
+    assert list(results["outcome"] == "not_assessable") == [False, True, True, False]
+    if decisions:
+        words = [results["decision"].iloc[k].findings[0].message_en for k in (1, 2)]
+        assert "building.floors: must be >= 0, not inf" in words[0]
+        assert "building.footprint_m2: must be a number >= 0, not -1.0" in words[1]
