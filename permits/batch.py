@@ -24,11 +24,11 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyproj
 import shapely
 from numpy.typing import NDArray
 
 from gis.areas import one_core
+from gis.crs import reproject
 from gis.errors import GeometryError
 from gis.geometry import repair_polygons
 from gis.index import Overlap
@@ -89,7 +89,7 @@ def check_many(
     crs = resolve_crs(parcels.crs.to_string())
     given = np.asarray(parcels.geometry.array, dtype=object)
     frame = _Rows(parcels, activity, crs.name)
-    batch = _Batch(engine, parcels.crs, crs, frame, given, decisions, Classes(engine))
+    batch = _Batch(engine, crs, frame, given, decisions, Classes(engine))
     spans = [range(lo, min(lo + CHUNK, len(given))) for lo in range(0, len(given), CHUNK)]
     columns: dict[str, list[Any]] = {name: [] for name in RESULT_COLUMNS}
     made: list[Decision] = []
@@ -105,11 +105,10 @@ def check_many(
 
 @dataclass(frozen=True)
 class _Batch:
-    """What one ``check_many`` reads: the engine, the frame's CRS (as given, and as the
-    engine reads it), its rows' applications and geometries, and whether decisions are kept."""
+    """What one ``check_many`` reads: the engine, the frame's CRS as the engine reads it, its
+    rows' applications and geometries, whether decisions are kept, and the classes."""
 
     engine: Engine
-    frame_crs: pyproj.CRS
     crs: CrsInput
     rows: _Rows
     given: NDArray[np.object_]
@@ -120,9 +119,7 @@ class _Batch:
         """The result columns of a chunk of parcels, located at once, and their decisions if
         kept."""
         engine, given = self.engine, self.given
-        located = _locate(
-            engine, self.frame_crs, given[span.start : span.stop], hashes=self.decisions
-        )
+        located = _locate(engine, self.crs, given[span.start : span.stop], hashes=self.decisions)
         if not self.decisions:
             return self._classed(span, located).columns(), []
         apps = [self.rows.application(i, given[i]) for i in span]
@@ -285,13 +282,12 @@ class _Located:
 
 
 def _locate(
-    engine: Engine, crs: pyproj.CRS, given: NDArray[np.object_], *, hashes: bool = True
+    engine: Engine, crs: CrsInput, given: NDArray[np.object_], *, hashes: bool = True
 ) -> _Located:
-    """Everything geometric about a chunk, vectorised; the WKB the input hashes read only
-    where ``hashes`` (rows alone need it for the few parcels decided in full)."""
-    metric = np.asarray(
-        gpd.GeoSeries(given, crs=crs).to_crs(engine.plan.ref.crs_epsg).array, dtype=object
-    )
+    """Everything geometric about a chunk, vectorised (reprojected as a single check
+    reprojects, x first); the WKB the input hashes read only where ``hashes`` (rows alone need
+    it for the few parcels decided in full)."""
+    metric = reproject(given, crs.key, engine.plan.ref.crs_epsg)
     usable, problems = _usable(metric)
     repaired, notes = _repaired(metric, usable, problems)
     usable &= np.array([p is None for p in problems], dtype=bool)
