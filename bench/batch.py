@@ -6,7 +6,8 @@ One million generated lots (200-2,000 m2, lon/lat, each with an activity and its
 footprint and floors) against a generated plan of 10,000 zones, checked by
 - one process: ``permits.check_many`` (full decisions in memory; the area kernel on every core,
   the rules in one thread), and its result rows alone (``decisions=False``: the rules worked
-  out per class of parcels), in one process and in two processes forked from it (``workers``);
+  out per class of parcels), in one process and shared with a process forked from it
+  (``workers=2``);
 - a local Dask cluster of two worker processes, one thread each: ``permits.distributed``'s
   ``check_many`` over the lots scattered as partitions of ``--rows``, the outcome columns back
   to this process (``decisions=False``: the workers make the decisions and send none back);
@@ -155,7 +156,9 @@ def main() -> None:
         f"  one process    {n / single_s:10,.0f} parcels/s  ({single_s:.1f} s, decisions in memory)"
     )
     print(f"  rows alone     {n / rows_s:10,.0f} parcels/s  ({rows_s:.1f} s, one process)")
-    print(f"  rows, forked   {n / forked_s:10,.0f} parcels/s  ({forked_s:.1f} s, 2 processes)")
+    print(
+        f"  rows, forked   {n / forked_s:10,.0f} parcels/s  ({forked_s:.1f} s, this and 1 forked)"
+    )
     print(
         f"  Dask, 2 workers{n / dask.outcomes_s:10,.0f} parcels/s  ({dask.outcomes_s:.1f} s, "
         "outcome columns back)"

@@ -10,8 +10,9 @@ plans of 10,000 and 100,000 zones (random lots of 200-2,000 m2):
   TCP; the parcels already in the plan's CRS) for the same parcels;
 - bulk: parcels per second of ``check_many`` (lon/lat in), for the result rows alone
   (``decisions=False``: outcome, figures and limits per parcel, the rules worked out per class
-  of parcels) on every core (``workers``: forked processes) and in one process (the area
-  kernel on every core, the rest in one thread), and with every full decision in one process,
+  of parcels) on every core (``workers``: this process and forked ones) and in one process
+  (the area kernel on every core, the rest in one thread), and with every full decision in one
+  process,
   beside geopandas ``overlay`` (+ area) and a PostGIS join with parallel workers (the plan says
   how many), and the GEOS floor: shapely ``intersection`` + ``area`` on exactly the (parcel,
   zone) pairs that intersect. Each is the better of two runs, the engine warm (what it keeps,

@@ -14,8 +14,9 @@ from __future__ import annotations
 import gc
 import math
 import multiprocessing
+from collections import deque
 from collections.abc import Hashable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from operator import attrgetter
@@ -173,19 +174,36 @@ class _Batch:
 def _forked(
     batch: _Batch, spans: list[range], workers: int
 ) -> list[tuple[dict[str, list[Any]], list[Decision]]]:
-    """The chunks shared out among ``workers`` processes forked from this one: each inherits
-    the engine and the frame (nothing of them is pickled) and sends back only its chunks'
-    result columns (and decisions, if kept: these take about as long to pickle as to make)."""
+    """The chunks shared out among this process and ``workers`` - 1 processes forked from it:
+    each child inherits the engine and the frame (nothing of them is pickled) and sends back
+    only its chunks' result columns (and decisions, if kept: these take about as long to
+    pickle as to make). This process works too, with its caches warm (classes, prepared
+    parts): it takes chunks from the back while the children are handed them from the front,
+    two each ahead, until the two ends meet."""
     if "fork" not in multiprocessing.get_all_start_methods():
         raise ValueError(
             "workers > 1 forks this process, which this platform cannot; "
             "use permits.distributed.check_many on a Dask cluster instead"
         )
+    children = min(workers, len(spans)) - 1
+    done: list[tuple[dict[str, list[Any]], list[Decision]] | None] = [None] * len(spans)
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(
-        min(workers, len(spans)), mp_context=context, initializer=_adopt, initargs=(batch,)
+        children, mp_context=context, initializer=_adopt, initargs=(batch,)
     ) as pool:
-        return list(pool.map(_chunk, spans))
+        sent: deque[tuple[int, Future[tuple[dict[str, list[Any]], list[Decision]]]]] = deque()
+        front, back = 0, len(spans)
+        while front < back or sent:
+            while sent and (sent[0][1].done() or front == back):
+                k, future = sent.popleft()
+                done[k] = future.result()
+            while len(sent) < 2 * children and front < back:
+                sent.append((front, pool.submit(_chunk, spans[front])))
+                front += 1
+            if front < back:
+                back -= 1
+                done[back] = batch.chunk(spans[back])
+    return [chunk for chunk in done if chunk is not None]
 
 
 #: In a forked worker: the batch it was forked to share (empty in the process that forks).

@@ -8,6 +8,8 @@ provision to one block, and lack a sub-zone's intensity rules."""
 from __future__ import annotations
 
 import dataclasses
+import os
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -176,11 +178,25 @@ def test_what_the_plan_keeps_for_rows_does_not_grow_with_the_figures_or_the_text
     assert len(kept) < 30
 
 
-def test_forked_workers_give_the_same_rows_and_decisions_in_order(monkeypatch):
-    """Chunks shared out among two forked processes (after this process has run the parallel
-    area kernel, which a fork of it must not run again): the rows and the decisions of one
-    process, in the frame's order."""
+#: Where ``_noted_chunk`` notes which process checked each chunk.
+_NOTED: dict[str, Path] = {}
+_CHUNK = permits.batch._chunk
+
+
+def _noted_chunk(span: range) -> object:
+    """A forked worker's chunk (``permits.batch._chunk``), noted as a file named by the
+    process and the chunk's first row."""
+    (_NOTED["in"] / f"{os.getpid()}-{span.start}").touch()
+    return _CHUNK(span)
+
+
+def test_forked_workers_give_the_same_rows_and_decisions_in_order(monkeypatch, tmp_path):
+    """Chunks shared out between this process and one forked from it (after this process has
+    run the parallel area kernel, which a fork of it must not run again), both checking: the
+    rows and the decisions of one process, in the frame's order."""
     monkeypatch.setattr(permits.batch, "CHUNK", 16)
+    monkeypatch.setattr(permits.batch, "_chunk", _noted_chunk)
+    monkeypatch.setitem(_NOTED, "in", tmp_path)
     rng = np.random.default_rng(9)
     drawn = [
         (*rng.uniform(-30, 400, 2), 25.0, 30.0, str(rng.choice(ACTIVITIES)), 1, 1, [90.0] * 7, 0)
@@ -195,6 +211,10 @@ def test_forked_workers_give_the_same_rows_and_decisions_in_order(monkeypatch):
     ]
     rows = check_many(parcels, engine, decisions=False, workers=2)
     pd.testing.assert_frame_equal(rows, one.drop(columns="decision"), check_exact=True)
+    # Each run forked one child, which checked some chunks; this process checked the rest.
+    noted = [path.name.split("-") for path in tmp_path.iterdir()]
+    assert len({pid for pid, _ in noted}) == 2 and str(os.getpid()) not in dict(noted)
+    assert 0 < len(noted) < 2 * len(range(0, 121, 16))
     with pytest.raises(ValueError, match="workers must be 1 or more"):
         check_many(parcels, engine, workers=0)
 
