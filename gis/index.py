@@ -5,8 +5,9 @@ each part mapped back to its zone. "In a zone" is decided by overlapping area, n
 predicate alone, since predicates and overlay results disagree on shared boundaries.
 
 GEOS prepared geometries are not thread-safe (libgeos issue 825), so the shared parts are never
-prepared: each thread that asks whether a part covers a parcel prepares its own copy of that
-part, once, and keeps it for its next question.
+prepared: a single check's predicate query prepares the parcel it asks about, and a batch that
+asks whether parts cover its parcels prepares this thread's own copy of each part, once, and
+keeps it for its next chunk.
 """
 
 from __future__ import annotations
@@ -78,8 +79,7 @@ class ZoneIndex:
         than the ``covered_by`` query, which prepares the parcel and relates it to each part in
         full; only where the part's box holds the parcel's, as it must to cover it. The
         prepared parts are this thread's own copies (WKB, exact), made on first use and kept:
-        a batch copies the parts its parcels meet, a single check a few (``parcels``: one
-        per part)."""
+        a batch copies the parts its parcels meet (``parcels``: one per part)."""
         outer, inner = self._bounds[parts], shapely.bounds(parcels)
         boxed = np.flatnonzero(
             (outer[:, 0] <= inner[:, 0])
@@ -103,17 +103,19 @@ class ZoneIndex:
     def overlap(self, parcel: BaseGeometry) -> Overlap:
         """Zones the parcel overlaps by more than ``NOISE_M2``, in zone order.
 
-        Many parcels lie inside one zone: the parts whose box meets the parcel's, prepared,
-        say which covers it (``_covers``) without an overlay. Otherwise the
+        Many parcels lie inside one zone: a ``covered_by`` query (the tree prepares the parcel
+        and tests the candidate parts in one call) finds that without an overlay; for one
+        parcel it costs less than asking prepared parts (``_covers``), whose array calls cost
+        more than they save on a few parts. Otherwise the
         exact area kernel measures the parcel against every part whose box meets it, as the
         batch does, so a single check and a batch give the same areas.
         """
         one = np.array([parcel], dtype=object)  # the tree's scalar wrapping costs more
-        candidates = self._tree.query(one)[1]
-        covering = candidates[self._covers(candidates, one.repeat(len(candidates)))]
+        covering = self._tree.query(one, predicate="covered_by")[1]
         if len(covering) and self.partition:
             return Overlap(self._owner[covering.min(keepdims=True)], np.array([parcel.area]))
         inside = np.unique(self._owner[covering])
+        candidates = self._tree.query(one)[1]
         candidates = candidates[~np.isin(self._owner[candidates], inside)]
         try:
             areas = self._packed.parcel_areas(parcel, candidates)
