@@ -284,7 +284,7 @@ class Classes:
         lot_of = lots[parcel]
         share = np.divide(area, lot_of, out=np.zeros_like(area), where=lot_of > 0)
         uncovered = lots - _sums(parcel, area, starts, len(lots)) > tol.uncovered_m2
-        deciding = (area >= tol.sliver_area_m2) & (share >= tol.sliver_share)
+        deciding = tol.decides(area, share)
         key = self._keys(chunk, parcel[deciding], zone[deciding], uncovered)
         chosen = np.flatnonzero(chunk.candidates & (counts > 0))
         if not len(chosen):

@@ -7,6 +7,10 @@ partly outside the plan needs review, and one wholly outside is not assessable.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import overload
+
+import numpy as np
+from numpy.typing import NDArray
 
 from gis.index import Overlap
 from permits.compiled import CompiledPlan
@@ -24,9 +28,19 @@ class Tolerance:
     sliver_share: float = 0.01
     uncovered_m2: float = 0.01
 
-    def decides(self, area_m2: float, share: float) -> bool:
-        """Whether a piece of ``area_m2`` and ``share`` of its parcel is above the tolerance."""
-        return area_m2 >= self.sliver_area_m2 and share >= self.sliver_share
+    @overload
+    def decides(self, area_m2: float, share: float) -> bool: ...
+    @overload
+    def decides(
+        self, area_m2: NDArray[np.float64], share: NDArray[np.float64]
+    ) -> NDArray[np.bool_]: ...
+
+    def decides(
+        self, area_m2: float | NDArray[np.float64], share: float | NDArray[np.float64]
+    ) -> bool | NDArray[np.bool_]:
+        """Whether a piece of ``area_m2`` and ``share`` of its parcel is above the tolerance
+        (or each of many pieces, given arrays: a batch's classes ask so)."""
+        return (area_m2 >= self.sliver_area_m2) & (share >= self.sliver_share)
 
 
 def share_of(area_m2: float, lot_m2: float) -> float:
