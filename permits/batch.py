@@ -20,7 +20,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from operator import attrgetter
-from typing import Any
+from typing import Any, cast
 
 import geopandas as gpd
 import numpy as np
@@ -37,7 +37,7 @@ from gis.parse import CrsInput, Note, repair_note, resolve_crs
 from permits.application import Application, ApplicationError, Building
 from permits.decision import FINDING_COLUMNS, Decision, Effect, Finding, Status
 from permits.engine import Engine
-from permits.rows import LIMIT_COLUMNS, RESULT_COLUMNS, Chunk, Classes, Table, row_of
+from permits.rows import RESULT_COLUMNS, Chunk, Classes, Table, row_of
 
 #: Optional columns of the parcels frame that fill an application's building.
 BUILDING_COLUMNS = (
@@ -92,16 +92,23 @@ def check_many(
     frame = _Rows(parcels, activity, crs.name)
     batch = _Batch(engine, crs, frame, given, decisions, Classes(engine))
     spans = [range(lo, min(lo + CHUNK, len(given))) for lo in range(0, len(given), CHUNK)]
-    columns: dict[str, list[Any]] = {name: [] for name in RESULT_COLUMNS}
+    parts: dict[str, list[NDArray[Any]]] = {
+        name: [np.empty(0, dtype=_DTYPES[kind])] for name, kind in RESULT_COLUMNS.items()
+    }
     made: list[Decision] = []
+    processes = min(workers, len(spans))
     with _collector_paused():
-        forked = min(workers, len(spans)) > 1
-        done = _forked(batch, spans, workers) if forked else map(batch.chunk, spans)
+        done = _forked(batch, spans, processes) if processes > 1 else map(batch.chunk, spans)
         for chunk_columns, chunk_decisions in done:
             for name, values in chunk_columns.items():
-                columns[name] += values
+                parts[name].append(values)
             made += chunk_decisions
+        columns = {name: np.concatenate(values) for name, values in parts.items()}
         return _results(parcels, columns, made if decisions else None)
+
+
+#: The array dtype of each kind of ``RESULT_COLUMNS``.
+_DTYPES = {"str": object, "float64": np.float64, "int64": np.int64}
 
 
 @dataclass(frozen=True)
@@ -116,7 +123,7 @@ class _Batch:
     decisions: bool
     classes: Classes
 
-    def chunk(self, span: range) -> tuple[dict[str, list[Any]], list[Decision]]:
+    def chunk(self, span: range) -> tuple[dict[str, NDArray[Any]], list[Decision]]:
         """The result columns of a chunk of parcels, located at once, and their decisions if
         kept."""
         engine, given = self.engine, self.given
@@ -145,12 +152,11 @@ class _Batch:
                 app = apps[k] = rows.application(lo + k, self.given[lo + k])
             return app
 
-        usable = [
-            problem is None and _refused_repair(engine, notes) is None
-            for problem, notes in zip(located.problems, located.notes, strict=True)
-        ]
+        usable = np.array([problem is None for problem in located.problems], dtype=bool)
+        for k in [k for k, notes in enumerate(located.notes) if notes]:
+            usable[k] &= _refused_repair(engine, located.notes[k]) is None
         candidates = (
-            np.array(usable, dtype=bool)
+            usable
             & ~Application.refusals(activity, road_class, building)
             & (located.overlays.counts() == 0)
         )
@@ -173,7 +179,7 @@ class _Batch:
 
 def _forked(
     batch: _Batch, spans: list[range], workers: int
-) -> list[tuple[dict[str, list[Any]], list[Decision]]]:
+) -> list[tuple[dict[str, NDArray[Any]], list[Decision]]]:
     """The chunks shared out among this process and ``workers`` - 1 processes forked from it:
     each child inherits the engine and the frame (nothing of them is pickled) and sends back
     only its chunks' result columns (and decisions, if kept: these take about as long to
@@ -186,12 +192,12 @@ def _forked(
             "use permits.distributed.check_many on a Dask cluster instead"
         )
     children = min(workers, len(spans)) - 1
-    done: list[tuple[dict[str, list[Any]], list[Decision]] | None] = [None] * len(spans)
+    done: list[tuple[dict[str, NDArray[Any]], list[Decision]] | None] = [None] * len(spans)
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(
         children, mp_context=context, initializer=_adopt, initargs=(batch,)
     ) as pool:
-        sent: deque[tuple[int, Future[tuple[dict[str, list[Any]], list[Decision]]]]] = deque()
+        sent: deque[tuple[int, Future[tuple[dict[str, NDArray[Any]], list[Decision]]]]] = deque()
         front, back = 0, len(spans)
         while front < back or sent:
             while sent and (sent[0][1].done() or front == back):
@@ -215,7 +221,7 @@ def _adopt(batch: _Batch) -> None:
     _ADOPTED.append(batch)
 
 
-def _chunk(span: range) -> tuple[dict[str, list[Any]], list[Decision]]:
+def _chunk(span: range) -> tuple[dict[str, NDArray[Any]], list[Decision]]:
     return _ADOPTED[0].chunk(span)
 
 
@@ -456,7 +462,7 @@ class _Rows:
         self._activity = (
             np.full(size, str(activity), dtype=object)
             if activity is not None
-            else parcels["activity"].to_numpy(dtype=object)
+            else _texts(parcels, "activity", missing="")
         )
         self.figures = {
             name: parcels[name].to_numpy(dtype=np.float64, na_value=np.nan)
@@ -469,10 +475,10 @@ class _Rows:
         self._application_id = _texts(parcels, "application_id")
 
     def activity(self, span: range) -> list[str]:
-        return [_text(value) or "" for value in self._activity[span.start : span.stop].tolist()]
+        return cast(list[str], self._activity[span.start : span.stop].tolist())
 
     def road_class(self, span: range) -> list[str | None]:
-        return [_text(value) for value in self._road_class[span.start : span.stop].tolist()]
+        return cast(list[str | None], self._road_class[span.start : span.stop].tolist())
 
     def building(self, span: range) -> dict[str, NDArray[np.float64]]:
         """The figures of a span of rows by ``Building`` field, NaN where not given."""
@@ -490,11 +496,11 @@ class _Rows:
             building = Building(**{name: _figure(name, v) for name, v in values.items()})
         return Application(
             parcel=geometry,
-            activity=_text(self._activity[i]) or "",
+            activity=self._activity[i],
             building=building,
             crs=self.crs,
-            road_class=_text(self._road_class[i]),
-            application_id=_text(self._application_id[i]),
+            road_class=self._road_class[i],
+            application_id=self._application_id[i],
         )
 
 
@@ -506,10 +512,17 @@ def _figure(name: str, value: float) -> Any:
     return int(value) if name == "floors" and math.isfinite(value) else value
 
 
-def _texts(parcels: gpd.GeoDataFrame, name: str) -> NDArray[np.object_]:
+def _texts(parcels: gpd.GeoDataFrame, name: str, missing: str | None = None) -> NDArray[np.object_]:
+    """A text column's values as ``str``, ``missing`` where not given (read once, so that a
+    chunk's texts are a slice)."""
     if name not in parcels:
-        return np.full(len(parcels), None, dtype=object)
-    return parcels[name].to_numpy(dtype=object)
+        return np.full(len(parcels), missing, dtype=object)
+    values = parcels[name].to_numpy(dtype=object).tolist()
+    return np.array([v if type(v) is str else _or(_text(v), missing) for v in values], dtype=object)
+
+
+def _or(text: str | None, missing: str | None) -> str | None:
+    return missing if text is None else text
 
 
 def _text(value: Any) -> str | None:
@@ -545,14 +558,12 @@ def _unusable(engine: Engine, app: Application, why: str, input_hash: str) -> De
 
 
 def _results(
-    parcels: gpd.GeoDataFrame, columns: dict[str, list[Any]], decisions: list[Decision] | None
+    parcels: gpd.GeoDataFrame, columns: dict[str, NDArray[Any]], decisions: list[Decision] | None
 ) -> gpd.GeoDataFrame:
     index: list[Hashable] = list(parcels.index)
-    limits = {name: np.array(columns[name], dtype=np.float64) for name in LIMIT_COLUMNS}
     return gpd.GeoDataFrame(
         {
             **columns,
-            **limits,
             **({} if decisions is None else {"decision": decisions}),
         },
         geometry=parcels.geometry.values,

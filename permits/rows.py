@@ -100,9 +100,9 @@ class Table:
     def __init__(self, size: int) -> None:
         self.summary = np.full(size, -1, dtype=np.intp)
         self.summaries: list[Summary] = []
-        self.area = np.full(size, None, dtype=object)
+        self.area = np.full(size, np.nan)
         self.code = np.full(size, None, dtype=object)
-        self.share = np.full(size, None, dtype=object)
+        self.share = np.full(size, np.nan)
         self.zones = np.zeros(size, dtype=np.int64)
 
     @classmethod
@@ -118,25 +118,27 @@ class Table:
         self.summary[k] = len(self.summaries)
         self.summaries.append(summary)
 
-    def columns(self) -> dict[str, list[Any]]:
-        """The result columns (``RESULT_COLUMNS``), in order: lists, which the rows of many
-        chunks join into. Each summary's values are read once and taken for its rows."""
+    def columns(self) -> dict[str, NDArray[Any]]:
+        """The result columns (``RESULT_COLUMNS``), in order, as arrays of their dtypes (texts
+        as objects, NaN where a number is missing), which the rows of many chunks join into.
+        Each summary's values are read once and taken for its rows."""
         distinct, index = self.summaries, self.summary
 
-        def of(values: list[Any]) -> list[Any]:
-            return cast(list[Any], np.array(values, dtype=object)[index].tolist())
+        def of(values: list[Any], dtype: type = object) -> NDArray[Any]:
+            return np.array(values, dtype=dtype)[index]
 
         return {
             "outcome": of([s.outcome.value for s in distinct]),
-            "parcel_area_m2": self.area.tolist(),
-            "subzone_code": self.code.tolist(),
-            "share": self.share.tolist(),
-            "zones": self.zones.tolist(),
+            "parcel_area_m2": self.area,
+            "subzone_code": self.code,
+            "share": self.share,
+            "zones": self.zones,
             "failed": of([s.failed for s in distinct]),
             "review": of([s.review for s in distinct]),
-            "conditions": of([s.conditions for s in distinct]),
+            "conditions": of([s.conditions for s in distinct], np.int64),
             **{
-                name: of([s.limits.get(name, math.nan) for s in distinct]) for name in LIMIT_COLUMNS
+                name: of([s.limits.get(name, math.nan) for s in distinct], np.float64)
+                for name in LIMIT_COLUMNS
             },
             "provisions": of([s.provisions for s in distinct]),
         }
@@ -263,6 +265,9 @@ class Classes:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._activities: dict[str, int] = {}
+        #: Each class this batch met, by its row of ``_keys`` (padding and all): found again
+        #: without its key in the plan's kept answers made anew.
+        self._seen: dict[tuple[int, ...], _Class] = {}
         self._resolved: list[tuple[str, ...]] = []
         plan = engine.plan
         self._zones = plan.kept(("rows", "zone columns"), _ZoneColumns, plan)
@@ -291,10 +296,14 @@ class Classes:
             return table
         keys, first, inverse = _distinct(key[chosen])
         kinds = []
-        for u, values in enumerate(keys.tolist()):
-            r = int(chosen[first[u]])
-            overlap = Overlap(zone[starts[r] : starts[r + 1]], area[starts[r] : starts[r + 1]])
-            kinds.append(plan.kept(self._key(values), self._class, chunk, r, overlap))
+        seen = self._seen
+        for u, values in enumerate(map(tuple, keys.tolist())):
+            kind = seen.get(values)
+            if kind is None:
+                r = int(chosen[first[u]])
+                overlap = Overlap(zone[starts[r] : starts[r + 1]], area[starts[r] : starts[r + 1]])
+                kind = seen[values] = plan.kept(self._key(values), self._class, chunk, r, overlap)
+            kinds.append(kind)
         summary, table.summaries = self._summaries(chunk, chosen, kinds, inverse)
         main = starts[chosen]
         table.summary[chosen] = summary
@@ -362,7 +371,7 @@ class Classes:
         key[parcel, 4 + width + position] = self._zones.lot_classes(zone, chunk.lots[parcel])
         return key
 
-    def _key(self, values: list[int]) -> tuple[Hashable, ...]:
+    def _key(self, values: tuple[int, ...]) -> tuple[Hashable, ...]:
         """A class's key in the plan's kept answers, from its row of ``_keys``: the same
         whatever the chunk's padding."""
         activity, road, given, uncovered, *rest = values
