@@ -215,6 +215,13 @@ def test_forked_workers_give_the_same_rows_and_decisions_in_order(monkeypatch, t
     noted = [path.name.split("-") for path in tmp_path.iterdir()]
     assert len({pid for pid, _ in noted}) == 2 and str(os.getpid()) not in dict(noted)
     assert 0 < len(noted) < 2 * len(range(0, 121, 16))
+    # Too few chunks for two processes to pay for a fork: all of them are checked here.
+    for path in tmp_path.iterdir():
+        path.unlink()
+    few = parcels.iloc[: 16 * (2 * permits.batch.FORKED_CHUNKS - 1)]
+    alone = check_many(few, engine, decisions=False, workers=2)
+    pd.testing.assert_frame_equal(alone, rows.iloc[: len(few)], check_exact=True)
+    assert not any(tmp_path.iterdir())
     with pytest.raises(ValueError, match="workers must be 1 or more"):
         check_many(parcels, engine, workers=0)
 
