@@ -207,6 +207,17 @@ class _Class:
     after: tuple[Finding, ...]
     measured: tuple[Bound, ...]
     summaries: dict[tuple[bool, ...], Summary] = field(default_factory=dict)
+    #: The measured bounds as arrays: the figure each reads (its place in ``_MEASURED``), its
+    #: limit and whether that is a maximum, which every chunk of the class's parcels reads.
+    fields: NDArray[np.intp] = field(init=False)
+    bounds: NDArray[np.float64] = field(init=False)
+    maxima: NDArray[np.bool_] = field(init=False)
+
+    def __post_init__(self) -> None:
+        measured = self.measured
+        self.fields = np.array([_MEASURED.index(b.field) for b in measured], dtype=np.intp)
+        self.bounds = np.array([b.limit.value for b in measured], dtype=np.float64)
+        self.maxima = np.array([b.check.maximum for b in measured], dtype=bool)
 
     def summary(
         self, pattern: tuple[bool, ...], figures: Callable[[], dict[str, float | None]]
@@ -322,24 +333,24 @@ class Classes:
         parcel."""
         lots, building = chunk.lots, chunk.building
         measured = figures_of(lots[chosen], *(building[name][chosen] for name in _FIGURES))
-        columns = list(measured)
-        width = max((len(kind.measured) for kind in kinds), default=0)
+        sizes = np.array([len(kind.fields) for kind in kinds], dtype=np.intp)
+        width = int(sizes.max(initial=0))
         field = np.zeros((len(kinds), width), dtype=np.intp)
         limit = np.full((len(kinds), width), np.inf)
         maximum = np.ones((len(kinds), width), dtype=bool)
-        for u, kind in enumerate(kinds):
-            for j, bound in enumerate(kind.measured):
-                field[u, j] = columns.index(bound.field)
-                limit[u, j] = bound.limit.value
-                maximum[u, j] = bound.check.maximum
-        figures = np.column_stack([cast(NDArray[np.float64], measured[c]) for c in columns])
+        kind_of = np.repeat(np.arange(len(kinds)), sizes)
+        place = np.arange(len(kind_of)) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+        field[kind_of, place] = np.concatenate([kind.fields for kind in kinds])
+        limit[kind_of, place] = np.concatenate([kind.bounds for kind in kinds])
+        maximum[kind_of, place] = np.concatenate([kind.maxima for kind in kinds])
+        figures = np.column_stack([cast(NDArray[np.float64], measured[c]) for c in _MEASURED])
         values = np.take_along_axis(figures, field[inverse], axis=1)
         met = meets(values, limit[inverse], maximum[inverse]) & (limit[inverse] < np.inf)
         patterns, first, found = _distinct(np.column_stack([inverse, met]))
         summaries = []
         for (u, *met_bits), i in zip(patterns.tolist(), first.tolist(), strict=True):
             kind = kinds[u]
-            bits = tuple(bool(bit) for bit in met_bits[: len(kind.measured)])
+            bits = tuple(map(bool, met_bits[: len(kind.fields)]))
             k = int(chosen[i])
             summaries.append(kind.summary(bits, partial(self._figures, chunk, k)))
         return found, summaries
@@ -421,6 +432,8 @@ class Classes:
 
 #: The ``Building`` fields the figures are made of, in ``figures_of``'s order.
 _FIGURES = ("footprint_m2", "floor_area_m2", "green_area_m2", "basement_m2", "height_m", "floors")
+#: The figures ``figures_of`` measures, in its order (the fields bounds read).
+_MEASURED = tuple(figures_of(1.0, *(None,) * len(_FIGURES)))
 #: Each road class by number, and the number of each.
 _ROAD_CLASSES: dict[str | None, int] = {road: number for number, road in enumerate(ROAD_CLASSES)}
 
