@@ -114,20 +114,24 @@ class ZoneIndex:
         covering = self._tree.query(one, predicate="covered_by")[1]
         if len(covering) and self.partition:
             return Overlap(self._owner[covering.min(keepdims=True)], np.array([parcel.area]))
-        inside = np.unique(self._owner[covering])
-        candidates = self._tree.query(one)[1]
-        candidates = candidates[~np.isin(self._owner[candidates], inside)]
+        # A parcel meets a few parts: plain Python beats numpy's set routines on so few.
+        inside = set(self._owner[covering].tolist())
+        found = self._tree.query(one)[1]
+        kept = [
+            (part, zone)
+            for part, zone in zip(found.tolist(), self._owner[found].tolist(), strict=True)
+            if zone not in inside
+        ]
+        candidates = np.array([part for part, _ in kept], dtype=np.intp)
         try:
-            areas = self._packed.parcel_areas(parcel, candidates)
+            areas = self._packed.parcel_areas(parcel, candidates).tolist()
         except GeometryError as exc:
             reason = exc.__cause__ or exc  # GEOS's own words, not the pair's place
             raise GeometryError(
                 f"parcel: GEOS cannot overlay it with the plan's {self.layer} ({reason})"
             ) from exc
-        return _by_zone(
-            np.concatenate([inside, self._owner[candidates]]),
-            np.concatenate([np.full(len(inside), parcel.area), areas]),
-        )
+        whole = parcel.area
+        return _by_zone([*inside, *(zone for _, zone in kept)], [whole] * len(inside) + areas)
 
     def piece(self, parcel: BaseGeometry, rows: NDArray[np.intp]) -> BaseGeometry:
         """The part of ``parcel`` in the zones ``rows``, polygonal (GEOS): what a rule that
@@ -194,12 +198,11 @@ def built(tree: shapely.STRtree) -> shapely.STRtree:
     return tree
 
 
-def _by_zone(owners: NDArray[np.intp], areas: NDArray[np.float64]) -> Overlap:
-    """Areas summed by zone, in zone order, noise dropped. A parcel meets a few parts, so plain
-    Python beats numpy's set routines here; the sums are the same additions in the same order
+def _by_zone(owners: list[int], areas: list[float]) -> Overlap:
+    """Areas summed by zone, in zone order, noise dropped: the same additions in the same order
     as ``np.bincount`` makes for many parcels in ``overlap_many``."""
     summed: dict[int, float] = {}
-    for zone, area in zip(owners.tolist(), areas.tolist(), strict=True):
+    for zone, area in zip(owners, areas, strict=True):
         summed[zone] = summed.get(zone, 0.0) + area
     zones = sorted(zone for zone, area in summed.items() if area > NOISE_M2)
     return Overlap(
