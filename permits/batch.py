@@ -569,7 +569,7 @@ def _results(
     return gpd.GeoDataFrame(
         {
             **columns,
-            **({} if decisions is None else {"decision": decisions}),
+            **({} if decisions is None else {"decision": np.array(decisions, dtype=object)}),
         },
         geometry=parcels.geometry.values,
         crs=parcels.crs,

@@ -20,6 +20,7 @@ from permits.application import Application, Building
 from permits.batch import check_many
 from permits.decision import PlanRef
 from permits.engine import Engine
+from permits.rows import RESULT_COLUMNS
 from tests.plans import ORIGIN, grid_plan
 
 X0, Y0 = ORIGIN
@@ -257,6 +258,20 @@ def test_what_the_plan_keeps_does_not_grow_with_the_figures():
         building = Building(footprint_m2=float(footprint), height_m=float(height))
         engine.check(Application(lot, "47111", building, crs="EPSG:32650"))
     assert len(engine.plan._kept) < 20
+
+
+@pytest.mark.parametrize("decisions", [True, False])
+def test_an_empty_frame_gives_no_rows_with_every_result_column(engine, decisions):
+    """A district filtered down to no parcels: an empty result with the columns and dtypes a
+    batch of rows gives, not an error."""
+    empty = gpd.GeoDataFrame({"activity": []}, geometry=[], crs=4326)
+    results = check_many(empty, engine, decisions=decisions, workers=2)
+    assert len(results) == 0
+    kinds = {"str": object, "float64": np.float64, "int64": np.int64}
+    expected = {name: np.dtype(kinds[kind]) for name, kind in RESULT_COLUMNS.items()}
+    if decisions:
+        expected["decision"] = np.dtype(object)
+    assert results.drop(columns="geometry").dtypes.to_dict() == expected
 
 
 @pytest.mark.parametrize("missing", [None, float("nan"), pd.NA])
