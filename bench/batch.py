@@ -16,8 +16,8 @@ footprint and floors) against a generated plan of 10,000 zones, checked by
 Each is warmed first on a sample (numba's kernel loaded, the plan's kept answers worked out).
 The setup (lots generated, plan built, cluster started, lots partitioned) is timed apart; the
 machine's load average is printed first and last, since other work on it slows every figure.
-The last line: ``batch: decisions N parcels/s; rows N (one process), N (2 forked), N (Dask,
-2 workers)``.
+The last line: ``batch: decisions N parcels/s; rows N (one process), N (this and 1 forked),
+N (Dask, 2 workers)``.
 """
 
 from __future__ import annotations
@@ -170,7 +170,7 @@ def main() -> None:
     print(load())
     print(
         f"batch: decisions {n / single_s:,.0f} parcels/s; rows {n / rows_s:,.0f} (one process), "
-        f"{n / forked_s:,.0f} (2 forked), {n / dask.outcomes_s:,.0f} (Dask, 2 workers)"
+        f"{n / forked_s:,.0f} (this and 1 forked), {n / dask.outcomes_s:,.0f} (Dask, 2 workers)"
     )
 
 
