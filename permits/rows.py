@@ -4,9 +4,10 @@ A row (outcome, the rules that rejected or need review, the limits that bind the
 special provisions) is a summary of a decision's findings. Where a batch is asked for rows
 only, the rules are not run for every parcel: a row depends on the parcel only through its
 class (``Classes``) and the building's figures measured against the class's limits in force.
-The first parcel of each class and each pattern of limits met and broken is assessed by the
-engine's own rules and its findings summarised exactly as a decision's are; every later parcel
-of that class and pattern gets the same summary with its own area and pieces.
+The first parcel of each class is assessed by the engine's own rules; each pattern of its
+limits met and broken is summarised from those findings exactly as a decision's are, the
+measured bounds' findings met or broken as the pattern says. Every later parcel of that class
+and pattern gets the same summary with its own area and pieces.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Any, cast
 
 import numpy as np
@@ -27,7 +27,15 @@ from permits.compiled import CompiledPlan
 from permits.decision import Decision, Effect, Finding, Outcome
 from permits.engine import Engine
 from permits.rules.footprint import RULE as FOOTPRINT
-from permits.rules.intensity import CHECKS, Bound, InForce, figures, figures_of, meets
+from permits.rules.intensity import (
+    CHECKS,
+    VERDICTS,
+    Bound,
+    InForce,
+    figures,
+    figures_of,
+    meets,
+)
 from permits.rules.intensity import RULE as INTENSITY
 from permits.rules.location import location_findings, pieces_of
 from permits.rules.provisions import RULE as PROVISION
@@ -200,7 +208,9 @@ class _Class:
     """The rules' answers for one class of parcels: the findings that do not measure the
     building (location, activity, provisions; footprint, distance, rasters), the limits in
     force, the bounds whose figures the class's applications give, and the summary of each
-    pattern of those bounds met (True) and broken (False) seen so far."""
+    pattern of those bounds met (True) and broken (False) seen so far. A summary reads of a
+    measured bound's finding only its rule, its effect and its limit, which its being met or
+    broken decides (``intensity.VERDICTS``), so a pattern is summarised without the figures."""
 
     before: tuple[Finding, ...]
     limits: InForce
@@ -212,23 +222,38 @@ class _Class:
     fields: NDArray[np.intp] = field(init=False)
     bounds: NDArray[np.float64] = field(init=False)
     maxima: NDArray[np.bool_] = field(init=False)
+    #: Each check in force: its finding where no figure is measured (no intensity rules, or
+    #: the figure not given), else the number of its measured bound.
+    checks: tuple[Finding | int, ...] = field(init=False)
 
     def __post_init__(self) -> None:
         measured = self.measured
         self.fields = np.array([_MEASURED.index(b.field) for b in measured], dtype=np.intp)
         self.bounds = np.array([b.limit.value for b in measured], dtype=np.float64)
         self.maxima = np.array([b.check.maximum for b in measured], dtype=bool)
+        checks: list[Finding | int] = []
+        j = 0  # the measured bounds are those of the checks whose figures are given, in order
+        for check in self.limits.checks:
+            if isinstance(check, Finding):
+                checks.append(check)
+            elif j < len(measured) and check is measured[j]:
+                checks.append(j)
+                j += 1
+            else:
+                checks.append(check.unassessed)
+        self.checks = tuple(checks)
 
-    def summary(
-        self, pattern: tuple[bool, ...], figures: Callable[[], dict[str, float | None]]
-    ) -> Summary:
+    def summary(self, pattern: tuple[bool, ...]) -> Summary:
+        """The summary of a pattern of this class's measured bounds met and broken."""
         found = self.summaries.get(pattern)
         if found is None:
-            given = figures()
-            checks = self.limits.checks
+            measured = self.measured
             findings = (
                 *self.before,
-                *(c if isinstance(c, Finding) else c.finding(given[c.field]) for c in checks),
+                *(
+                    c if isinstance(c, Finding) else _verdict(measured[c], pattern[c])
+                    for c in self.checks
+                ),
                 *self.after,
             )
             found = self.summaries[pattern] = summarise(findings, Decision.outcome_of(findings))
@@ -271,7 +296,7 @@ class Classes:
     sliver tolerance are reported but decide nothing, so they do not part classes.
 
     A chunk's parcels are classed at once, over arrays: the rules run in Python only for the
-    first parcel of a class and of each pattern of limits met and broken."""
+    first parcel of a class, and a summary is made once per pattern of limits met and broken."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -329,8 +354,7 @@ class Classes:
     ) -> tuple[NDArray[np.intp], list[Summary]]:
         """The summary of each ``chosen`` parcel, of class ``kinds[inverse]`` (by number, into
         the distinct summaries): the pattern of its class's measured bounds its figures meet,
-        found for all at once; a new pattern is assessed with the figures of its first
-        parcel."""
+        found for all at once (``meets``: ``Bound.passes`` over arrays)."""
         lots, building = chunk.lots, chunk.building
         measured = figures_of(lots[chosen], *(building[name][chosen] for name in _FIGURES))
         sizes = np.array([len(kind.fields) for kind in kinds], dtype=np.intp)
@@ -346,13 +370,11 @@ class Classes:
         figures = np.column_stack([cast(NDArray[np.float64], measured[c]) for c in _MEASURED])
         values = np.take_along_axis(figures, field[inverse], axis=1)
         met = meets(values, limit[inverse], maximum[inverse]) & (limit[inverse] < np.inf)
-        patterns, first, found = _distinct(np.column_stack([inverse, met]))
+        patterns, _, found = _distinct(np.column_stack([inverse, met]))
         summaries = []
-        for (u, *met_bits), i in zip(patterns.tolist(), first.tolist(), strict=True):
+        for u, *met_bits in patterns.tolist():
             kind = kinds[u]
-            bits = tuple(map(bool, met_bits[: len(kind.fields)]))
-            k = int(chosen[i])
-            summaries.append(kind.summary(bits, partial(self._figures, chunk, k)))
+            summaries.append(kind.summary(tuple(map(bool, met_bits[: len(kind.fields)]))))
         return found, summaries
 
     def _keys(
@@ -428,6 +450,25 @@ class Classes:
             after,
             tuple(c for c in limits.checks if isinstance(c, Bound) and given[c.field] is not None),
         )
+
+
+def _verdict(bound: Bound, met: bool) -> Finding:
+    """What a row's summary reads of ``bound``'s finding for a figure that meets it or not: its
+    rule, status, effect and limit, as ``Bound.finding`` gives them. It words no figure and is
+    never shown: a decision's finding is made by ``Bound.finding``."""
+    status, effect = VERDICTS[met]
+    kept = bound.unassessed
+    return Finding(
+        rule=kept.rule,
+        status=status,
+        effect=effect,
+        message_id="",
+        message_en="",
+        basis=kept.basis,
+        unit=kept.unit,
+        limit=kept.limit,
+        subzone_code=kept.subzone_code,
+    )
 
 
 #: The ``Building`` fields the figures are made of, in ``figures_of``'s order.

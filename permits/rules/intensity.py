@@ -219,12 +219,12 @@ class Bound:
         if value is None:
             return self.unassessed
         check, limit = self.check, self.limit
-        ok = self.passes(value)
+        status, effect = VERDICTS[self.passes(value)]
         bound_id, bound_en = _BOUNDS[check.maximum]
         return Finding(
             rule=self.unassessed.rule,
-            status=Status.PASS if ok else Status.FAIL,
-            effect=Effect.NONE if ok else Effect.REJECT,
+            status=status,
+            effect=effect,
             message_id=f"{check.label_id} {value:.4g} {check.unit}, {bound_id} {limit.value:g}.",
             message_en=f"{check.label_en} {value:.4g} {check.unit}; {bound_en} {limit.value:g}.",
             basis=self.basis,
@@ -243,6 +243,8 @@ def meets(
     return np.where(maximum, values <= limits + ROUNDING, values + ROUNDING >= limits)
 
 
+#: A measured figure's status and effect, by whether it meets its limit.
+VERDICTS = {True: (Status.PASS, Effect.NONE), False: (Status.FAIL, Effect.REJECT)}
 #: How a limit is worded, by whether it is a maximum.
 _BOUNDS = {True: ("maks.", "at most"), False: ("min.", "at least")}
 
