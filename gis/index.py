@@ -130,8 +130,7 @@ class ZoneIndex:
             raise GeometryError(
                 f"parcel: GEOS cannot overlay it with the plan's {self.layer} ({reason})"
             ) from exc
-        whole = parcel.area
-        return _by_zone([*inside, *(zone for _, zone in kept)], [whole] * len(inside) + areas)
+        return _by_zone([*inside, *(zone for _, zone in kept)], [parcel.area] * len(inside) + areas)
 
     def piece(self, parcel: BaseGeometry, rows: NDArray[np.intp]) -> BaseGeometry:
         """The part of ``parcel`` in the zones ``rows``, polygonal (GEOS): what a rule that

@@ -185,18 +185,19 @@ class _Batch:
 def _forked(
     batch: _Batch, spans: list[range], workers: int
 ) -> list[tuple[dict[str, NDArray[Any]], list[Decision]]]:
-    """The chunks shared out among this process and ``workers`` - 1 processes forked from it:
-    each child inherits the engine and the frame (nothing of them is pickled) and sends back
-    only its chunks' result columns (and decisions, if kept: these take about as long to
-    pickle as to make). This process works too, with its caches warm (classes, prepared
-    parts): it takes chunks from the back while the children are handed them from the front,
-    two each ahead, until the two ends meet."""
+    """The chunks shared out among this process and ``workers`` - 1 processes forked from it
+    (``check_many`` asks for no more than can each have ``FORKED_CHUNKS``): each child
+    inherits the engine and the frame (nothing of them is pickled) and sends back only its
+    chunks' result columns (and decisions, if kept: these take about as long to pickle as to
+    make). This process works too, with its caches warm (classes, prepared parts): it takes
+    chunks from the back while the children are handed them from the front, two each ahead,
+    until the two ends meet."""
     if "fork" not in multiprocessing.get_all_start_methods():
         raise ValueError(
             "workers > 1 forks this process, which this platform cannot; "
             "use permits.distributed.check_many on a Dask cluster instead"
         )
-    children = min(workers, len(spans)) - 1
+    children = workers - 1
     done: list[tuple[dict[str, NDArray[Any]], list[Decision]] | None] = [None] * len(spans)
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(
@@ -523,17 +524,11 @@ def _texts(parcels: gpd.GeoDataFrame, name: str, missing: str | None = None) -> 
     if name not in parcels:
         return np.full(len(parcels), missing, dtype=object)
     values = parcels[name].to_numpy(dtype=object).tolist()
-    return np.array([v if type(v) is str else _or(_text(v), missing) for v in values], dtype=object)
+    return np.array([v if type(v) is str else _text(v, missing) for v in values], dtype=object)
 
 
-def _or(text: str | None, missing: str | None) -> str | None:
-    return missing if text is None else text
-
-
-def _text(value: Any) -> str | None:
-    if _missing(value):
-        return None
-    return str(value)
+def _text(value: Any, missing: str | None) -> str | None:
+    return missing if _missing(value) else str(value)
 
 
 def _missing(value: Any) -> bool:
