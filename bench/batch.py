@@ -7,7 +7,8 @@ footprint and floors) against a generated plan of 10,000 zones, checked by
 - one process: ``permits.check_many`` (full decisions in memory; the area kernel on every core,
   the rules in one thread), and its result rows alone (``decisions=False``: the rules worked
   out per class of parcels), in one process and shared with a process forked from it
-  (``workers=2``);
+  (``workers=2``: the engine's first such batch, so its child starts cold; it is stopped
+  afterwards);
 - a local Dask cluster of two worker processes, one thread each: ``permits.distributed``'s
   ``check_many`` over the lots scattered as partitions of ``--rows``, the outcome columns back
   to this process (``decisions=False``: the workers make the decisions and send none back);
@@ -43,6 +44,7 @@ from gis.crs import transformer
 from permits import distributed as dask_checks
 from permits.decision import PlanRef
 from permits.engine import Engine
+from permits.workers import stop_workers
 
 REF = PlanRef(1, "RDTR generated", "benchmark", 1, "bench", "c" * 64, "r" * 64, 32650)
 #: Activities the generated plan's rules know (housing, a minimarket, a warehouse, a hotel).
@@ -136,6 +138,7 @@ def main() -> None:
     del single
     rows_s, _ = timed(lambda: permits.check_many(parcels, engine, decisions=False))
     forked_s, _ = timed(lambda: permits.check_many(parcels, engine, decisions=False, workers=2))
+    stop_workers(engine)
 
     cluster_s, cluster = timed(
         lambda: LocalCluster(

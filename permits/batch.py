@@ -12,13 +12,15 @@ a not-assessable decision saying why, instead of stopping the batch.
 from __future__ import annotations
 
 import gc
+import itertools
 import math
-import multiprocessing
+import warnings
 from collections import deque
 from collections.abc import Hashable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from operator import attrgetter
 from typing import Any, cast
 
@@ -28,7 +30,6 @@ import pandas as pd
 import shapely
 from numpy.typing import NDArray
 
-from gis.areas import one_core
 from gis.crs import reproject
 from gis.errors import GeometryError
 from gis.geometry import repair_polygons
@@ -38,6 +39,7 @@ from permits.application import Application, ApplicationError, Building
 from permits.decision import FINDING_COLUMNS, Decision, Effect, Finding, Status
 from permits.engine import Engine
 from permits.rows import RESULT_COLUMNS, Chunk, Classes, Table, row_of
+from permits.workers import Workers, adopted, running, start, stop_workers
 
 #: Optional columns of the parcels frame that fill an application's building.
 BUILDING_COLUMNS = (
@@ -53,10 +55,11 @@ BUILDING_COLUMNS = (
 #: Parcels located at a time: enough for vectorised calls to pay, few enough that a chunk's
 #: geometries in the plan's CRS and its kernel buffers stay small beside its decisions.
 CHUNK = 2048
-#: The fewest chunks each process must have for ``workers`` to fork: forking the engine's
-#: process and the child's first chunk, run cold (copy-on-write faults, empty caches), cost
-#: about three chunks' work (measured on the 100,000-zone bench plan: 40 ms to fork, a first
-#: chunk of 150 ms against 50 ms for the next), so fewer chunks are checked faster here.
+#: The fewest chunks each process must have for ``workers`` to fork children: forking the
+#: engine's process and the child's first chunk, run cold (copy-on-write faults, empty
+#: caches), cost about three chunks' work (measured on the 100,000-zone bench plan: 40 ms to
+#: fork, a first chunk of 150 ms against 50 ms for the next), so fewer chunks are checked
+#: faster here. Children once forked are kept, and share any later batch.
 FORKED_CHUNKS = 4
 
 
@@ -83,8 +86,11 @@ def check_many(
     class of parcels the rules treat alike (``permits.rows``) instead of parcel by parcel. For
     a whole city, where the findings of a few parcels are wanted afterwards (``check_many``
     again on those rows). ``workers`` > 1 shares the chunks out among up to that many
-    processes forked from this one (Linux), the same rows in the same order, each with at least
-    ``FORKED_CHUNKS`` chunks of ``CHUNK`` rows: a smaller frame is checked here alone.
+    processes (Linux): this one and children forked from it, the same rows in the same order.
+    The children are forked when a batch has at least ``FORKED_CHUNKS`` chunks of ``CHUNK``
+    rows for each process (a smaller frame is checked here alone) and kept by the engine, so
+    the engine's later batches of two chunks or more share with them at once
+    (``permits.workers``).
     """
     if parcels.crs is None:
         raise GeometryError("the parcels frame has no CRS; set one (e.g. EPSG:4326)")
@@ -94,16 +100,16 @@ def check_many(
         raise ValueError(f"workers must be 1 or more, not {workers}")
     crs = resolve_crs(parcels.crs.to_string())
     given = np.asarray(parcels.geometry.array, dtype=object)
-    frame = _Rows(parcels, activity, crs.name)
+    frame = _Rows.of(parcels, activity, crs.name)
     batch = _Batch(engine, crs, frame, given, decisions, Classes(engine))
     spans = [range(lo, min(lo + CHUNK, len(given))) for lo in range(0, len(given), CHUNK)]
     parts: dict[str, list[NDArray[Any]]] = {
         name: [np.empty(0, dtype=_DTYPES[kind])] for name, kind in RESULT_COLUMNS.items()
     }
     made: list[Decision] = []
-    processes = max(1, min(workers, len(spans) // FORKED_CHUNKS))
     with _collector_paused():
-        done = _forked(batch, spans, processes) if processes > 1 else map(batch.chunk, spans)
+        children = _children(engine, workers, len(spans))
+        done = _shared(batch, spans, children) if children else map(batch.chunk, spans)
         for chunk_columns, chunk_decisions in done:
             for name, values in chunk_columns.items():
                 parts[name].append(values)
@@ -114,6 +120,10 @@ def check_many(
 
 #: The array dtype of each kind of ``RESULT_COLUMNS``.
 _DTYPES = {"str": object, "float64": np.float64, "int64": np.int64}
+#: A chunk's result columns and its decisions, if kept.
+_Done = tuple[dict[str, NDArray[Any]], list[Decision]]
+#: Numbers the batches of this process.
+_BATCHES = itertools.count()
 
 
 @dataclass(frozen=True)
@@ -127,8 +137,10 @@ class _Batch:
     given: NDArray[np.object_]
     decisions: bool
     classes: Classes
+    #: Which batch this is, for the children it shares chunks with.
+    number: int = field(default_factory=lambda: next(_BATCHES))
 
-    def chunk(self, span: range) -> tuple[dict[str, NDArray[Any]], list[Decision]]:
+    def chunk(self, span: range) -> _Done:
         """The result columns of a chunk of parcels, located at once, and their decisions if
         kept."""
         engine, given = self.engine, self.given
@@ -138,6 +150,15 @@ class _Batch:
         apps = [self.rows.application(i, given[i]) for i in span]
         made = [_decision(engine, self.crs, app, located, k) for k, app in enumerate(apps)]
         return Table.of([row_of(d) for d in made]).columns(), made
+
+    def part(self, span: range) -> _Part:
+        """A chunk as a child is sent it: its rows and its geometries as WKB (exact)."""
+        return _Part(
+            self.number,
+            self.rows.part(span),
+            shapely.to_wkb(self.given[span.start : span.stop]),
+            self.decisions,
+        )
 
     def _classed(self, span: range, located: _Located) -> Table:
         """The rows of a located chunk by class; a parcel without one gets its full
@@ -182,53 +203,76 @@ class _Batch:
         return table
 
 
-def _forked(
-    batch: _Batch, spans: list[range], workers: int
-) -> list[tuple[dict[str, NDArray[Any]], list[Decision]]]:
-    """The chunks shared out among this process and ``workers`` - 1 processes forked from it
-    (``check_many`` asks for no more than can each have ``FORKED_CHUNKS``): each child
-    inherits the engine and the frame (nothing of them is pickled) and sends back only its
-    chunks' result columns (and decisions, if kept: these take about as long to pickle as to
-    make). This process works too, with its caches warm (classes, prepared parts): it takes
-    chunks from the back while the children are handed them from the front, two each ahead,
-    until the two ends meet."""
-    if "fork" not in multiprocessing.get_all_start_methods():
-        raise ValueError(
-            "workers > 1 forks this process, which this platform cannot; "
-            "use permits.distributed.check_many on a Dask cluster instead"
-        )
-    children = workers - 1
-    done: list[tuple[dict[str, NDArray[Any]], list[Decision]] | None] = [None] * len(spans)
-    context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(
-        children, mp_context=context, initializer=_adopt, initargs=(batch,)
-    ) as pool:
-        sent: deque[tuple[int, Future[tuple[dict[str, NDArray[Any]], list[Decision]]]]] = deque()
-        front, back = 0, len(spans)
+@dataclass(frozen=True)
+class _Part:
+    """A chunk of a batch, as a child is sent it."""
+
+    batch: int
+    rows: _Rows
+    wkb: NDArray[np.object_]
+    decisions: bool
+
+
+def _children(engine: Engine, workers: int, chunks: int) -> Workers | None:
+    """The engine's children to share a batch of ``chunks`` chunks with, for ``workers``
+    processes in all: those it has, where they are fewer than ``workers`` and as many as
+    could be forked for this batch; else as many as can each have ``FORKED_CHUNKS`` chunks
+    (fewer cost more to fork than they save), forked now; else none."""
+    wanted = min(workers, chunks // FORKED_CHUNKS) - 1
+    have = running(engine)
+    if have is not None and wanted <= have.children < workers and chunks > 1:
+        return have
+    return start(engine, wanted) if wanted > 0 else None
+
+
+def _shared(batch: _Batch, spans: list[range], workers: Workers) -> list[_Done]:
+    """The chunks shared out between this process and the engine's children: this one takes
+    chunks from the back, with its caches warm, while the children are handed them from the
+    front, two each ahead, until the two ends meet. A child is sent its chunk's rows and
+    geometries and sends back the result columns (and decisions, if kept: these take about as
+    long to pickle as to make). Should a child end, the chunks not back yet are checked here."""
+    done: list[_Done | None] = [None] * len(spans)
+    sent: deque[tuple[int, Future[_Done]]] = deque()
+    front, back = 0, len(spans)
+    try:
         while front < back or sent:
             while sent and (sent[0][1].done() or front == back):
                 k, future = sent.popleft()
                 done[k] = future.result()
-            while len(sent) < 2 * children and front < back:
-                sent.append((front, pool.submit(_chunk, spans[front])))
+            while len(sent) < 2 * workers.children and front < back:
+                sent.append((front, workers.pool.submit(_remote, batch.part(spans[front]))))
                 front += 1
             if front < back:
                 back -= 1
                 done[back] = batch.chunk(spans[back])
-    return [chunk for chunk in done if chunk is not None]
+    except BrokenProcessPool as exc:
+        stop_workers(batch.engine)
+        warnings.warn(
+            f"a worker process of this engine ended ({exc}); its chunks were checked in this "
+            "process, and the next batch with workers forks new ones",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+    return [batch.chunk(s) if c is None else c for c, s in zip(done, spans, strict=True)]
 
 
-#: In a forked worker: the batch it was forked to share (empty in the process that forks).
-_ADOPTED: list[_Batch] = []
+#: In a child: the classes of the batch it was last sent a chunk of, by the batch's number
+#: (found again for the batch's next chunks, as this process finds them).
+_SENT: dict[int, Classes] = {}
 
 
-def _adopt(batch: _Batch) -> None:
-    one_core()
-    _ADOPTED.append(batch)
-
-
-def _chunk(span: range) -> tuple[dict[str, NDArray[Any]], list[Decision]]:
-    return _ADOPTED[0].chunk(span)
+def _remote(part: _Part) -> _Done:
+    """A chunk checked in a child, as this process would check it."""
+    engine = adopted()
+    if part.batch not in _SENT:
+        _SENT.clear()
+        _SENT[part.batch] = Classes(engine)
+    given = shapely.from_wkb(part.wkb)
+    batch = _Batch(
+        engine, resolve_crs(part.rows.crs), part.rows, given, part.decisions, _SENT[part.batch]
+    )
+    with _collector_paused():
+        return batch.chunk(range(len(given)))
 
 
 @contextmanager
@@ -457,28 +501,48 @@ def _repaired(
 _NO_FIGURES = Building()
 
 
+@dataclass(frozen=True)
 class _Rows:
     """The frame's columns, read once as arrays (figures as floats, NaN where missing; texts as
-    objects), and what each row's application holds, read a span at a time: where workers
-    share a batch, each reads its own chunks' rows."""
+    objects), and what each row's application holds, read a span at a time (a chunk's texts
+    are a slice); a child is sent its chunk's rows alone (``part``)."""
 
-    def __init__(self, parcels: gpd.GeoDataFrame, activity: str | None, crs: str) -> None:
-        self.crs = crs
-        self.size = size = len(parcels)
-        self._activity = (
-            np.full(size, str(activity), dtype=object)
-            if activity is not None
-            else _texts(parcels, "activity", missing="")
-        )
-        self.figures = {
+    crs: str
+    _activity: NDArray[np.object_]
+    figures: dict[str, NDArray[np.float64]]
+    _road_class: NDArray[np.object_]
+    _application_id: NDArray[np.object_]
+
+    @classmethod
+    def of(cls, parcels: gpd.GeoDataFrame, activity: str | None, crs: str) -> _Rows:
+        size = len(parcels)
+        figures = {
             name: parcels[name].to_numpy(dtype=np.float64, na_value=np.nan)
             for name in BUILDING_COLUMNS
             if name in parcels
         }
-        if "floors" in self.figures:
-            self.figures["floors"] = np.trunc(self.figures["floors"])
-        self._road_class = _texts(parcels, "road_class")
-        self._application_id = _texts(parcels, "application_id")
+        if "floors" in figures:
+            figures["floors"] = np.trunc(figures["floors"])
+        return cls(
+            crs,
+            np.full(size, str(activity), dtype=object)
+            if activity is not None
+            else _texts(parcels, "activity", missing=""),
+            figures,
+            _texts(parcels, "road_class"),
+            _texts(parcels, "application_id"),
+        )
+
+    def part(self, span: range) -> _Rows:
+        """The rows of ``span`` alone, numbered from 0."""
+        cut = slice(span.start, span.stop)
+        return _Rows(
+            self.crs,
+            self._activity[cut],
+            {name: column[cut] for name, column in self.figures.items()},
+            self._road_class[cut],
+            self._application_id[cut],
+        )
 
     def activity(self, span: range) -> list[str]:
         return cast(list[str], self._activity[span.start : span.stop].tolist())

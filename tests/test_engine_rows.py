@@ -8,8 +8,6 @@ provision to one block, and lack a sub-zone's intensity rules."""
 from __future__ import annotations
 
 import dataclasses
-import os
-from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -19,7 +17,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from shapely.geometry import Polygon, box
 
-import permits.batch
 from layers.model import PlanData, SpecialProvision
 from permits.batch import BUILDING_COLUMNS, check_many
 from permits.engine import Engine, EngineSettings
@@ -176,54 +173,6 @@ def test_what_the_plan_keeps_for_rows_does_not_grow_with_the_figures_or_the_text
     assert 2 <= len(classes) <= 4
     assert all(len(c.summaries) <= 4 for c in classes)
     assert len(kept) < 30
-
-
-#: Where ``_noted_chunk`` notes which process checked each chunk.
-_NOTED: dict[str, Path] = {}
-_CHUNK = permits.batch._chunk
-
-
-def _noted_chunk(span: range) -> object:
-    """A forked worker's chunk (``permits.batch._chunk``), noted as a file named by the
-    process and the chunk's first row."""
-    (_NOTED["in"] / f"{os.getpid()}-{span.start}").touch()
-    return _CHUNK(span)
-
-
-def test_forked_workers_give_the_same_rows_and_decisions_in_order(monkeypatch, tmp_path):
-    """Chunks shared out between this process and one forked from it (after this process has
-    run the parallel area kernel, which a fork of it must not run again), both checking: the
-    rows and the decisions of one process, in the frame's order."""
-    monkeypatch.setattr(permits.batch, "CHUNK", 16)
-    monkeypatch.setattr(permits.batch, "_chunk", _noted_chunk)
-    monkeypatch.setitem(_NOTED, "in", tmp_path)
-    rng = np.random.default_rng(9)
-    drawn = [
-        (*rng.uniform(-30, 400, 2), 25.0, 30.0, str(rng.choice(ACTIVITIES)), 1, 1, [90.0] * 7, 0)
-        for _ in range(120)
-    ]
-    parcels = _frame(drawn).set_index(np.arange(1000, 1121))
-    engine = ENGINES["strictest"]
-    one = check_many(parcels, engine)
-    two = check_many(parcels, engine, workers=2)
-    assert [d.to_json_bytes() for d in two["decision"]] == [
-        d.to_json_bytes() for d in one["decision"]
-    ]
-    rows = check_many(parcels, engine, decisions=False, workers=2)
-    pd.testing.assert_frame_equal(rows, one.drop(columns="decision"), check_exact=True)
-    # Each run forked one child, which checked some chunks; this process checked the rest.
-    noted = [path.name.split("-") for path in tmp_path.iterdir()]
-    assert len({pid for pid, _ in noted}) == 2 and str(os.getpid()) not in dict(noted)
-    assert 0 < len(noted) < 2 * len(range(0, 121, 16))
-    # Too few chunks for two processes to pay for a fork: all of them are checked here.
-    for path in tmp_path.iterdir():
-        path.unlink()
-    few = parcels.iloc[: 16 * (2 * permits.batch.FORKED_CHUNKS - 1)]
-    alone = check_many(few, engine, decisions=False, workers=2)
-    pd.testing.assert_frame_equal(alone, rows.iloc[: len(few)], check_exact=True)
-    assert not any(tmp_path.iterdir())
-    with pytest.raises(ValueError, match="workers must be 1 or more"):
-        check_many(parcels, engine, workers=0)
 
 
 def test_engines_sharing_a_plan_under_other_tolerances_keep_their_own_classes():

@@ -1,0 +1,121 @@
+"""``check_many(..., workers=N)``: chunks shared with processes forked from this one, kept by the
+engine for its next batches, giving the rows and decisions of one process in the frame's order."""
+
+from __future__ import annotations
+
+import os
+import signal
+import tempfile
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+
+import permits.batch
+from permits.batch import FORKED_CHUNKS, check_many
+from permits.engine import Engine
+from permits.workers import running, stop_workers
+from tests.test_engine_rows import ACTIVITIES, ENGINES, _frame
+
+#: Where ``_noted`` notes which process checked each chunk a child was sent.
+_NOTES: dict[str, Path] = {}
+_REMOTE = permits.batch._remote
+
+
+def _noted(part: permits.batch._Part) -> object:
+    """A child's chunk (``permits.batch._remote``), noted as a file named by the process."""
+    tempfile.mkstemp(prefix=f"{os.getpid()}-", dir=_NOTES["in"])
+    return _REMOTE(part)
+
+
+def _pids(notes: Path) -> Counter[int]:
+    """How many chunks each process noted, the notes then removed."""
+    counted = Counter(int(path.name.split("-")[0]) for path in notes.iterdir())
+    for path in notes.iterdir():
+        path.unlink()
+    return counted
+
+
+@pytest.fixture
+def engine(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Engine]:
+    """An engine of its own (its children are its own, and see the noting ``_remote``) over
+    the strictest test plan, with chunks of 16 rows; its children ended afterwards."""
+    monkeypatch.setattr(permits.batch, "CHUNK", 16)
+    monkeypatch.setattr(permits.batch, "_remote", _noted)
+    monkeypatch.setitem(_NOTES, "in", tmp_path)
+    shared = ENGINES["strictest"]
+    engine = Engine(shared.plan, shared.settings)
+    yield engine
+    stop_workers(engine)
+
+
+@pytest.fixture(scope="module")
+def parcels() -> gpd.GeoDataFrame:
+    rng = np.random.default_rng(9)
+    drawn = [
+        (*rng.uniform(-30, 400, 2), 25.0, 30.0, str(rng.choice(ACTIVITIES)), 1, 1, [90.0] * 7, 0)
+        for _ in range(120)
+    ]
+    return _frame(drawn).set_index(np.arange(1000, 1121))
+
+
+def test_workers_give_the_rows_and_decisions_of_one_process_in_order(engine, parcels, tmp_path):
+    """Chunks shared between this process and one forked from it (after this process has run
+    the parallel area kernel, which a fork of it must not run again), both checking; the
+    child kept for the engine's next batches."""
+    one = check_many(parcels, ENGINES["strictest"])
+    two = check_many(parcels, engine, workers=2)
+    assert [d.to_json_bytes() for d in two["decision"]] == [
+        d.to_json_bytes() for d in one["decision"]
+    ]
+    rows = check_many(parcels, engine, decisions=False, workers=2)
+    pd.testing.assert_frame_equal(rows, one.drop(columns="decision"), check_exact=True)
+    # One child checked some of both batches' chunks; this process checked the rest.
+    noted = _pids(tmp_path)
+    chunks = len(range(0, len(parcels), 16))
+    assert len(noted) == 1 and os.getpid() not in noted
+    assert 0 < noted.total() < 2 * chunks
+    assert running(engine) is not None and running(engine).children == 1
+
+
+def test_a_small_frame_forks_nothing_but_shares_with_running_children(engine, parcels, tmp_path):
+    """Too few chunks for two processes to pay for a fork: all of them are checked here. Once
+    the engine has a child, a frame of two chunks is shared with it; one process is asked for
+    with ``workers=1``, and gets it."""
+    rows = check_many(parcels, engine, decisions=False)
+    few = parcels.iloc[: 16 * (2 * FORKED_CHUNKS - 1)]
+    alone = check_many(few, engine, decisions=False, workers=2)
+    pd.testing.assert_frame_equal(alone, rows.iloc[: len(few)], check_exact=True)
+    assert not any(tmp_path.iterdir()) and running(engine) is None
+    check_many(parcels, engine, decisions=False, workers=2)
+    child = set(_pids(tmp_path))
+    small = check_many(parcels.iloc[:32], engine, decisions=False, workers=2)
+    pd.testing.assert_frame_equal(small, rows.iloc[:32], check_exact=True)
+    assert set(_pids(tmp_path)) == child
+    single = check_many(parcels, engine, decisions=False, workers=1)
+    pd.testing.assert_frame_equal(single, rows, check_exact=True)
+    assert not any(tmp_path.iterdir())
+    with pytest.raises(ValueError, match="workers must be 1 or more"):
+        check_many(parcels, engine, workers=0)
+
+
+def test_a_child_that_ended_leaves_its_chunks_to_this_process(engine, parcels, tmp_path):
+    """A child killed between batches (as the kernel's out-of-memory killer would): the next
+    batch warns, checks here what the child would have, and gives the same rows; the batch
+    after it forks a new child."""
+    rows = check_many(parcels, engine, decisions=False)
+    check_many(parcels, engine, decisions=False, workers=2)
+    (child,) = _pids(tmp_path)
+    os.kill(child, signal.SIGKILL)
+    with pytest.warns(RuntimeWarning, match="a worker process of this engine ended"):
+        after = check_many(parcels, engine, decisions=False, workers=2)
+    pd.testing.assert_frame_equal(after, rows, check_exact=True)
+    assert running(engine) is None
+    again = check_many(parcels, engine, decisions=False, workers=2)
+    pd.testing.assert_frame_equal(again, rows, check_exact=True)
+    (new,) = _pids(tmp_path)
+    assert new != child and running(engine) is not None
