@@ -18,6 +18,7 @@ import os
 import weakref
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from typing import cast
 
 from gis.areas import one_core
 from permits.engine import Engine
@@ -60,7 +61,7 @@ def start(engine: Engine, children: int) -> Workers:
         children,
         mp_context=multiprocessing.get_context("fork"),
         initializer=_adopt,
-        initargs=(engine,),
+        initargs=(weakref.ref(engine),),
     )
     gc.freeze()
     try:
@@ -84,10 +85,12 @@ def adopted() -> Engine:
     return _ADOPTED[0]
 
 
-def _adopt(engine: Engine) -> None:
+def _adopt(engine: weakref.ref[Engine]) -> None:
     """A child's start: its own core (no parallel kernel, which a process forked from one that
     ran it on GNU OpenMP must not launch), the engine, and the collector on (a batch pauses it
-    while it runs, as in this process)."""
+    while it runs, as in this process). The pool holds the engine only weakly, or the engine
+    would outlive every use of it, and its children with it; in the child, the forking
+    caller still holds it."""
     one_core()
-    _ADOPTED.append(engine)
+    _ADOPTED.append(cast(Engine, engine()))
     gc.enable()

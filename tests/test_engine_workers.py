@@ -3,9 +3,11 @@ engine for its next batches, giving the rows and decisions of one process in the
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import tempfile
+import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -119,3 +121,19 @@ def test_a_child_that_ended_leaves_its_chunks_to_this_process(engine, parcels, t
     pd.testing.assert_frame_equal(again, rows, check_exact=True)
     (new,) = _pids(tmp_path)
     assert new != child and running(engine) is not None
+
+
+def test_an_engine_collected_ends_its_children(engine, parcels, tmp_path):
+    """An engine no longer referenced (as a notebook's rebuilt one) takes its children with
+    it: they would otherwise hold a copy of it for as long as Python runs."""
+    shared = ENGINES["strictest"]
+    rebuilt = Engine(shared.plan, shared.settings)
+    check_many(parcels, rebuilt, decisions=False, workers=2)
+    (child,) = _pids(tmp_path)
+    del rebuilt
+    gc.collect()
+    for _ in range(200):
+        if not Path(f"/proc/{child}").exists():
+            break
+        time.sleep(0.05)
+    assert not Path(f"/proc/{child}").exists()
