@@ -39,7 +39,7 @@ from permits.application import Application, ApplicationError, Building
 from permits.decision import FINDING_COLUMNS, Decision, Effect, Finding, Status
 from permits.engine import Engine
 from permits.rows import RESULT_COLUMNS, Chunk, Classes, Table, row_of
-from permits.workers import Workers, adopted, running, start, stop_workers
+from permits.workers import Workers, adopted, for_batch, retire
 
 #: Optional columns of the parcels frame that fill an application's building.
 BUILDING_COLUMNS = (
@@ -218,11 +218,9 @@ def _children(engine: Engine, workers: int, chunks: int) -> Workers | None:
     processes in all: those it has, where they are fewer than ``workers`` and as many as
     could be forked for this batch; else as many as can each have ``FORKED_CHUNKS`` chunks
     (fewer cost more to fork than they save), forked now; else none."""
-    wanted = min(workers, chunks // FORKED_CHUNKS) - 1
-    have = running(engine)
-    if have is not None and wanted <= have.children < workers and chunks > 1:
-        return have
-    return start(engine, wanted) if wanted > 0 else None
+    if chunks < 2:
+        return None
+    return for_batch(engine, min(workers, chunks // FORKED_CHUNKS) - 1, workers)
 
 
 def _shared(batch: _Batch, spans: list[range], workers: Workers) -> list[_Done]:
@@ -230,7 +228,8 @@ def _shared(batch: _Batch, spans: list[range], workers: Workers) -> list[_Done]:
     chunks from the back, with its caches warm, while the children are handed them from the
     front, two each ahead, until the two ends meet. A child is sent its chunk's rows and
     geometries and sends back the result columns (and decisions, if kept: these take about as
-    long to pickle as to make). Should a child end, the chunks not back yet are checked here."""
+    long to pickle as to make). Should the children be ended by another thread, or a child
+    end, the chunks not back yet are checked here."""
     done: list[_Done | None] = [None] * len(spans)
     sent: deque[tuple[int, Future[_Done]]] = deque()
     front, back = 0, len(spans)
@@ -240,13 +239,16 @@ def _shared(batch: _Batch, spans: list[range], workers: Workers) -> list[_Done]:
                 k, future = sent.popleft()
                 done[k] = future.result()
             while len(sent) < 2 * workers.children and front < back:
-                sent.append((front, workers.pool.submit(_remote, batch.part(spans[front]))))
+                handed = workers.send(_remote, batch.part(spans[front]))
+                if handed is None:
+                    break
+                sent.append((front, handed))
                 front += 1
             if front < back:
                 back -= 1
                 done[back] = batch.chunk(spans[back])
     except BrokenProcessPool as exc:
-        stop_workers(batch.engine)
+        retire(batch.engine, workers)
         warnings.warn(
             f"a worker process of this engine ended ({exc}); its chunks were checked in this "
             "process, and the next batch with workers forks new ones",
@@ -256,21 +258,23 @@ def _shared(batch: _Batch, spans: list[range], workers: Workers) -> list[_Done]:
     return [batch.chunk(s) if c is None else c for c, s in zip(done, spans, strict=True)]
 
 
-#: In a child: the classes of the batch it was last sent a chunk of, by the batch's number
-#: (found again for the batch's next chunks, as this process finds them).
+#: In a child: the classes of the batches it was last sent chunks of, by the batch's number
+#: (found again for a batch's next chunks, as this process finds them), the oldest dropped
+#: beyond ``_BATCHES_KEPT`` (batches from several threads may take turns in one child).
 _SENT: dict[int, Classes] = {}
+_BATCHES_KEPT = 8
 
 
 def _remote(part: _Part) -> _Done:
     """A chunk checked in a child, as this process would check it."""
     engine = adopted()
-    if part.batch not in _SENT:
-        _SENT.clear()
-        _SENT[part.batch] = Classes(engine)
+    classes = _SENT.get(part.batch)
+    if classes is None:
+        classes = _SENT[part.batch] = Classes(engine)
+        if len(_SENT) > _BATCHES_KEPT:
+            del _SENT[next(iter(_SENT))]
     given = shapely.from_wkb(part.wkb)
-    batch = _Batch(
-        engine, resolve_crs(part.rows.crs), part.rows, given, part.decisions, _SENT[part.batch]
-    )
+    batch = _Batch(engine, resolve_crs(part.rows.crs), part.rows, given, part.decisions, classes)
     with _collector_paused():
         return batch.chunk(range(len(given)))
 

@@ -8,6 +8,11 @@ chunks at once, and they keep what they worked out (classes, prepared zone parts
 process does. They end when the engine is collected, at ``stop_workers``, or when this process
 exits. Linux only: elsewhere nothing can inherit the engine, and Dask is the way
 (``permits.distributed``).
+
+Batches on one engine from several threads share its children: which children a batch gets,
+forking them, handing them a chunk and ending them take turns (``_TURN``), and children ended or
+replaced while another thread's batch uses them finish the chunks they were handed; that batch
+checks the rest itself.
 """
 
 from __future__ import annotations
@@ -15,26 +20,46 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import os
+import threading
 import weakref
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
-from typing import cast
+from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, TypeVar, cast
 
 from gis.areas import one_core
 from permits.engine import Engine
 
+T = TypeVar("T")
+
 
 @dataclass(frozen=True)
 class Workers:
-    """An engine's children: the pool that hands them chunks and how many there are."""
+    """An engine's children: the pool that hands them chunks, how many there are, and whether
+    they have been ended (or replaced), after which they take no more chunks."""
 
     pool: ProcessPoolExecutor
     children: int
+    ended: threading.Event = field(default_factory=threading.Event)
+
+    def send(self, work: Callable[..., T], *args: Any) -> Future[T] | None:
+        """``work(*args)`` handed to a child; None once they have been ended, by this thread or
+        another, so that the caller does the work itself."""
+        with _TURN:
+            return None if self.ended.is_set() else self.pool.submit(work, *args)
+
+    def _end(self, *, wait: bool) -> None:
+        """No more chunks for them; each child exits once it has finished those it was
+        handed (and ``wait`` waits for that)."""
+        self.ended.set()
+        self.pool.shutdown(wait=wait)
 
 
 #: Each engine's children, while they run (the entry goes with the engine, and the pool, no
 #: longer referenced, ends them).
 _RUNNING: weakref.WeakKeyDictionary[Engine, Workers] = weakref.WeakKeyDictionary()
+#: Held while children are chosen, forked, handed a chunk or ended: one thread at a time.
+_TURN = threading.Lock()
 
 #: In a child: the engine it was forked to check with (empty in the process that forks).
 _ADOPTED: list[Engine] = []
@@ -45,9 +70,25 @@ def running(engine: Engine) -> Workers | None:
     return _RUNNING.get(engine)
 
 
-def start(engine: Engine, children: int) -> Workers:
-    """``children`` processes forked from this one for the engine, in place of any it had;
-    forked before this returns, so that a batch's first chunks do not wait for them.
+def for_batch(engine: Engine, wanted: int, fewer_than: int) -> Workers | None:
+    """The children a batch shares its chunks with: the engine's own, where it has at least
+    ``wanted`` and fewer than ``fewer_than``; else, where ``wanted`` is 1 or more, that many
+    forked now in place of any it had; else none (and those it has are kept)."""
+    with _TURN:
+        have = _RUNNING.get(engine)
+        if have is not None and wanted <= have.children < fewer_than:
+            return have
+        if wanted < 1:
+            return None
+        if have is not None:
+            del _RUNNING[engine]
+            have._end(wait=False)
+        return _start(engine, wanted)
+
+
+def _start(engine: Engine, children: int) -> Workers:
+    """``children`` processes forked from this one for the engine; forked before this
+    returns, so that a batch's first chunks do not wait for them.
 
     The collector is frozen over the fork, so the children never walk (and so copy) the
     objects they inherit; this process thaws them at once."""
@@ -56,7 +97,6 @@ def start(engine: Engine, children: int) -> Workers:
             "workers > 1 forks this process, which this platform cannot; "
             "use permits.distributed.check_many on a Dask cluster instead"
         )
-    stop_workers(engine)
     pool = ProcessPoolExecutor(
         children,
         mp_context=multiprocessing.get_context("fork"),
@@ -65,7 +105,8 @@ def start(engine: Engine, children: int) -> Workers:
     )
     gc.freeze()
     try:
-        pool.submit(os.getpid).result()
+        for started in [pool.submit(os.getpid) for _ in range(children)]:
+            started.result()
     finally:
         gc.unfreeze()
     workers = _RUNNING[engine] = Workers(pool, children)
@@ -73,11 +114,24 @@ def start(engine: Engine, children: int) -> Workers:
 
 
 def stop_workers(engine: Engine) -> None:
-    """End the engine's children, if it has any (their memory is freed at once, rather than
-    when the engine is collected)."""
-    workers = _RUNNING.pop(engine, None)
+    """End the engine's children, if it has any, and wait for them to exit (their memory is
+    freed now, rather than when the engine is collected). A batch another thread is running
+    with them checks the chunks they were not handed yet itself."""
+    with _TURN:
+        workers = _RUNNING.pop(engine, None)
+        if workers is not None:
+            workers.ended.set()
     if workers is not None:
-        workers.pool.shutdown(cancel_futures=True)
+        workers._end(wait=True)
+
+
+def retire(engine: Engine, workers: Workers) -> None:
+    """End ``workers``, one of whose children has died, and forget them unless another
+    thread has replaced them already."""
+    with _TURN:
+        if _RUNNING.get(engine) is workers:
+            del _RUNNING[engine]
+        workers._end(wait=False)
 
 
 def adopted() -> Engine:

@@ -7,9 +7,11 @@ import gc
 import os
 import signal
 import tempfile
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import geopandas as gpd
@@ -132,8 +134,44 @@ def test_an_engine_collected_ends_its_children(engine, parcels, tmp_path):
     (child,) = _pids(tmp_path)
     del rebuilt
     gc.collect()
-    for _ in range(200):
-        if not Path(f"/proc/{child}").exists():
-            break
+    assert _exited(child)
+
+
+def _exited(pid: int, seconds: float = 10.0) -> bool:
+    """Whether process ``pid`` has exited, waiting up to ``seconds``."""
+    for _ in range(int(seconds / 0.05)):
+        if not Path(f"/proc/{pid}").exists():
+            return True
         time.sleep(0.05)
-    assert not Path(f"/proc/{child}").exists()
+    return False
+
+
+def test_batches_from_many_threads_share_one_engines_children(engine, parcels, tmp_path):
+    """Four threads running batches on one engine at once, while a fifth ends its children
+    again and again (a notebook's cell, a second batch): every batch gives the rows of one
+    process and none raises; children were forked, shared and ended, and none is left
+    running once the engine's children are stopped."""
+    rows = check_many(parcels, engine, decisions=False)
+    ending = threading.Event()
+
+    def batches(_: int) -> list[gpd.GeoDataFrame]:
+        return [check_many(parcels, engine, decisions=False, workers=2) for _ in range(3)]
+
+    def stopping() -> None:
+        while not ending.wait(0.05):
+            stop_workers(engine)
+
+    with ThreadPoolExecutor(5) as threads:
+        stopper = threads.submit(stopping)
+        try:
+            results = [frame for got in threads.map(batches, range(4)) for frame in got]
+        finally:
+            ending.set()
+        stopper.result()
+    for frame in results:
+        pd.testing.assert_frame_equal(frame, rows, check_exact=True)
+    children = _pids(tmp_path)
+    assert children and os.getpid() not in children
+    stop_workers(engine)
+    assert running(engine) is None
+    assert all(_exited(child) for child in children)
