@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import numbers
 from dataclasses import dataclass, field, fields
 from datetime import date
 from json.encoder import encode_basestring_ascii  # type: ignore[attr-defined]
@@ -55,14 +56,27 @@ class Building:
     ground_elevation_m: float | None = None
 
     def validate(self) -> None:
+        """Refuses a figure that cannot be right, saying which and what it was: given as
+        something other than a number (text a spreadsheet holds, say), negative, not finite,
+        or floors that are not a whole number."""
         for name in _MEASURES:
             value = getattr(self, name)
-            if value is not None and (not math.isfinite(value) or value < 0):
-                raise ApplicationError(f"building.{name}", f"must be a number >= 0, not {value}")
-        if self.floors is not None and not 0 <= self.floors < math.inf:
-            raise ApplicationError("building.floors", f"must be >= 0, not {self.floors}")
-        if self.ground_elevation_m is not None and not math.isfinite(self.ground_elevation_m):
-            raise ApplicationError("building.ground_elevation_m", "must be a finite number")
+            if value is not None and not (_real(value) and 0 <= value < math.inf):
+                raise ApplicationError(
+                    f"building.{name}", f"must be a number >= 0, not {_shown(value)}"
+                )
+        floors = self.floors
+        if floors is not None and not (
+            _real(floors) and 0 <= floors < math.inf and float(floors).is_integer()
+        ):
+            raise ApplicationError(
+                "building.floors", f"must be a whole number >= 0, not {_shown(floors)}"
+            )
+        ground = self.ground_elevation_m
+        if ground is not None and not (_real(ground) and math.isfinite(ground)):
+            raise ApplicationError(
+                "building.ground_elevation_m", f"must be a finite number, not {_shown(ground)}"
+            )
         footprint, floor_area = self.footprint_m2, self.floor_area_m2
         if footprint is not None and floor_area is not None and floor_area + 1e-9 < footprint:
             raise ApplicationError(
@@ -75,7 +89,7 @@ class Building:
             if self.height_m + 1e-9 < lowest:
                 raise ApplicationError(
                     "building.height_m",
-                    f"{self.height_m:g} m is too low for {self.floors} floors "
+                    f"{self.height_m:g} m is too low for {self.floors:g} floors "
                     f"(at least {lowest:g} m at {MIN_STOREY_HEIGHT_M:g} m a storey)",
                 )
 
@@ -84,17 +98,30 @@ class Building:
         """Which of many buildings ``validate`` refuses, from their figures by field (arrays,
         NaN where not given): the same checks over arrays, so that a batch validates one by
         one only the buildings it refuses, to say why."""
-        refused = (figures["floors"] < 0) | np.isinf(figures["floors"])
+        floors = figures["floors"]
+        refused = (
+            (floors < 0) | np.isinf(floors) | (np.isfinite(floors) & (np.trunc(floors) != floors))
+        )
         for name in _MEASURES:
             refused |= np.isinf(figures[name]) | (figures[name] < 0)
         refused |= np.isinf(figures["ground_elevation_m"])
         refused |= figures["floor_area_m2"] + 1e-9 < figures["footprint_m2"]
-        floors = figures["floors"]
         return refused | (floors != 0) & (figures["height_m"] + 1e-9 < floors * MIN_STOREY_HEIGHT_M)
 
 
 #: The figures of a building that are areas or lengths: numbers, at least 0.
 _MEASURES = ("footprint_m2", "floor_area_m2", "height_m", "green_area_m2", "basement_m2")
+
+
+def _real(value: object) -> bool:
+    """A number a figure can be (numpy's included; not a bool, which ``int`` would take)."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def _shown(value: object) -> str:
+    """A refused figure as its message shows it: text quoted, so that '2 lantai' reads as
+    what was given."""
+    return repr(value) if isinstance(value, str) else str(value)
 
 
 @dataclass(frozen=True)

@@ -184,6 +184,7 @@ class _Batch:
         candidates = (
             usable
             & ~Application.refusals(activity, road_class, building)
+            & ~rows.unreadable(span)
             & (located.overlays.counts() == 0)
         )
         zones = located.zones
@@ -509,32 +510,31 @@ _NO_FIGURES = Building()
 class _Rows:
     """The frame's columns, read once as arrays (figures as floats, NaN where missing; texts as
     objects), and what each row's application holds, read a span at a time (a chunk's texts
-    are a slice); a child is sent its chunk's rows alone (``part``)."""
+    are a slice); a child is sent its chunk's rows alone (``part``). A figure given as
+    something that is no number (text such as '2 lantai') is kept as given (``unread``), for
+    its row's application to be refused naming it."""
 
     crs: str
     _activity: NDArray[np.object_]
     figures: dict[str, NDArray[np.float64]]
     _road_class: NDArray[np.object_]
     _application_id: NDArray[np.object_]
+    #: By figure, where some of its values are no number: those values as given, else None.
+    unread: dict[str, NDArray[np.object_]]
 
     @classmethod
     def of(cls, parcels: gpd.GeoDataFrame, activity: str | None, crs: str) -> _Rows:
         size = len(parcels)
-        figures = {
-            name: parcels[name].to_numpy(dtype=np.float64, na_value=np.nan)
-            for name in BUILDING_COLUMNS
-            if name in parcels
-        }
-        if "floors" in figures:
-            figures["floors"] = np.trunc(figures["floors"])
+        read = {name: _figures(parcels[name]) for name in BUILDING_COLUMNS if name in parcels}
         return cls(
             crs,
             np.full(size, str(activity), dtype=object)
             if activity is not None
             else _texts(parcels, "activity", missing=""),
-            figures,
+            {name: numbers for name, (numbers, _) in read.items()},
             _texts(parcels, "road_class"),
             _texts(parcels, "application_id"),
+            {name: given for name, (_, given) in read.items() if given is not None},
         )
 
     def part(self, span: range) -> _Rows:
@@ -546,7 +546,15 @@ class _Rows:
             {name: column[cut] for name, column in self.figures.items()},
             self._road_class[cut],
             self._application_id[cut],
+            {name: given[cut] for name, given in self.unread.items()},
         )
+
+    def unreadable(self, span: range) -> NDArray[np.bool_]:
+        """Which rows of ``span`` give a figure that is no number."""
+        refused = np.zeros(len(span), dtype=bool)
+        for given in self.unread.values():
+            refused |= np.array([v is not None for v in given[span.start : span.stop]], dtype=bool)
+        return refused
 
     def activity(self, span: range) -> list[str]:
         return cast(list[str], self._activity[span.start : span.stop].tolist())
@@ -566,8 +574,13 @@ class _Rows:
     def application(self, i: int, geometry: Any) -> Application:
         building = _NO_FIGURES
         if self.figures:
-            values = {name: float(column[i]) for name, column in self.figures.items()}
-            building = Building(**{name: _figure(name, v) for name, v in values.items()})
+            values = {
+                name: _figure(name, float(column[i])) for name, column in self.figures.items()
+            }
+            for name, given in self.unread.items():
+                if given[i] is not None:
+                    values[name] = given[i]
+            building = Building(**values)
         return Application(
             parcel=geometry,
             activity=self._activity[i],
@@ -579,11 +592,31 @@ class _Rows:
 
 
 def _figure(name: str, value: float) -> Any:
-    """A building's figure from its column: None where missing, floors a whole number (an
-    infinite number stays what it is, for ``validate`` to refuse)."""
+    """A building's figure from its column: None where missing, floors a count where whole
+    (any other number stays what it is, for ``validate`` to refuse)."""
     if math.isnan(value):
         return None
-    return int(value) if name == "floors" and math.isfinite(value) else value
+    return int(value) if name == "floors" and value.is_integer() else value
+
+
+def _figures(column: pd.Series) -> tuple[NDArray[np.float64], NDArray[np.object_] | None]:
+    """A figure column as floats, NaN where not given (empty text included), and, where some
+    of its values are no number, those values as given (None elsewhere). Text that reads as
+    a number (a spreadsheet's '2') is that number."""
+    try:
+        return column.to_numpy(dtype=np.float64, na_value=np.nan), None
+    except (TypeError, ValueError):
+        values = column.to_numpy(dtype=object)
+    numbers = np.full(len(values), np.nan)
+    given = np.full(len(values), None, dtype=object)
+    for i, value in enumerate(values.tolist()):
+        if _missing(value) or (isinstance(value, str) and not value.strip()):
+            continue
+        try:
+            numbers[i] = float(value)
+        except (TypeError, ValueError):
+            given[i] = value
+    return numbers, given
 
 
 def _texts(parcels: gpd.GeoDataFrame, name: str, missing: str | None = None) -> NDArray[np.object_]:

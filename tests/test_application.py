@@ -1,14 +1,17 @@
 """The input hash: SHA-256 of the application's canonical JSON, the same for the same input in
 every release, since a recorded decision's idempotency key is checked against it. And the checks
-for sense a batch makes over arrays: they refuse exactly the applications ``validate`` refuses."""
+for sense a batch makes over arrays: they refuse exactly the applications ``validate`` refuses,
+which names a figure that is no number."""
 
 from __future__ import annotations
 
 import json
 import math
+import re
 from datetime import date
 
 import numpy as np
+import pytest
 import shapely
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
@@ -104,7 +107,9 @@ _apps = st.tuples(
             "footprint_m2": _edge,
             "floor_area_m2": _edge,
             "height_m": _edge,
-            "floors": st.one_of(st.none(), st.integers(-2, 4), st.just(math.inf)),
+            "floors": st.one_of(
+                st.none(), st.integers(-2, 4), st.sampled_from([math.inf, 2.5, 0.5, 3.0])
+            ),
             "green_area_m2": _edge,
             "basement_m2": _edge,
             "ground_elevation_m": _edge,
@@ -138,3 +143,32 @@ def _refused(app: Application) -> bool:
     except ApplicationError:
         return True
     return False
+
+
+@pytest.mark.parametrize(
+    ("building", "words"),
+    [
+        (Building(floors="2"), "building.floors: must be a whole number >= 0, not '2'"),
+        (Building(floors=2.5), "building.floors: must be a whole number >= 0, not 2.5"),
+        (Building(floors=True), "building.floors: must be a whole number >= 0, not True"),
+        (Building(height_m="tinggi"), "building.height_m: must be a number >= 0, not 'tinggi'"),
+        (
+            Building(ground_elevation_m=math.nan),
+            "building.ground_elevation_m: must be a finite number, not nan",
+        ),
+    ],
+)
+def test_a_figure_that_is_no_number_is_refused_naming_it(building, words) -> None:
+    """A figure from a notebook or a spreadsheet given as text, a bool or a fraction of a
+    floor: refused with the figure and what it was, never a TypeError from comparing it."""
+    with pytest.raises(ApplicationError, match=re.escape(words)):
+        Application(SQUARE, "47111", building).validate()
+
+
+def test_whole_figures_of_any_numeric_type_are_accepted() -> None:
+    """numpy's numbers (a frame's values) and floors as a whole float are figures like any
+    other."""
+    building = Building(
+        floors=np.float64(3.0), height_m=np.float32(12.0), footprint_m2=np.int64(80)
+    )
+    Application(SQUARE, "47111", building).validate()

@@ -305,5 +305,48 @@ def test_a_row_with_figures_that_make_no_sense_is_not_assessable_saying_which(en
     assert list(results["outcome"] == "not_assessable") == [False, True, True, False]
     if decisions:
         words = [results["decision"].iloc[k].findings[0].message_en for k in (1, 2)]
-        assert "building.floors: must be >= 0, not inf" in words[0]
+        assert "building.floors: must be a whole number >= 0, not inf" in words[0]
         assert "building.footprint_m2: must be a number >= 0, not -1.0" in words[1]
+
+
+@pytest.mark.parametrize("decisions", [True, False])
+def test_a_figure_given_as_text_is_read_where_it_is_a_number_and_named_where_not(engine, decisions):
+    """A spreadsheet's column of figures as text: '2' and ' 3 ' are floors, an empty cell is
+    no figure, but 'dua', '2 lantai', a fraction of a floor or '1,5' (a decimal comma, which
+    could as well be a thousands separator) are not assessable, each row naming the figure
+    and what it was; the batch goes on. Before, one such cell stopped the whole batch with
+    numpy's ValueError, and 2.5 floors were silently taken as 2."""
+    floors = ["2", " 3 ", "", "dua", "2 lantai", 2.5, None]
+    lots = gpd.GeoDataFrame(
+        {
+            "activity": ["68111"] * 7,
+            "floors": pd.Series(floors, dtype=object),
+            "footprint_m2": pd.Series(["50", 50.0, 50, 50, 50, 50, "1,5"], dtype=object),
+        },
+        geometry=[box(X0 + 20, Y0 + 20, X0 + 40, Y0 + 40)] * 7,
+        crs=32650,
+    )
+    results = check_many(lots, engine, decisions=decisions)
+    refused = [False, False, False, True, True, True, True]
+    assert list(results["outcome"] == "not_assessable") == refused
+    numbers = gpd.GeoDataFrame(
+        {"activity": ["68111"] * 3, "floors": [2, 3, None], "footprint_m2": [50.0] * 3},
+        geometry=lots.geometry[:3].values,
+        crs=32650,
+    )
+    expected = check_many(numbers, engine, decisions=decisions)
+    pd.testing.assert_frame_equal(
+        results.iloc[:3].drop(columns="decision", errors="ignore"),
+        expected.drop(columns="decision", errors="ignore"),
+        check_exact=True,
+    )
+    if decisions:
+        words = [results["decision"].iloc[k].findings[0].message_en for k in range(3, 7)]
+        assert words == [
+            "The parcel cannot be assessed: building.floors: must be a whole number >= 0, " + shown
+            for shown in ("not 'dua'", "not '2 lantai'", "not 2.5")
+        ] + [
+            "The parcel cannot be assessed: building.footprint_m2: must be a number >= 0, not '1,5'"
+        ]
+        hashes = [d.input_hash for d in results["decision"]]
+        assert len(set(hashes)) == len(hashes)
