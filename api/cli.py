@@ -142,6 +142,7 @@ def _batch(store: PlanStore, args: argparse.Namespace) -> None:
             layer=args.layer,
             chunk=args.chunk,
             progress=progress,
+            workers=args.workers,
         )
     counts = ", ".join(f"{n:,} {o}" for o, n in sorted(run.outcomes.items()))
     print(
@@ -290,6 +291,17 @@ def _where(store: PlanStore) -> str:
     return str(path) if path else "PostGIS"
 
 
+def _count(text: str) -> int:
+    """A whole number of 1 or more, as an option's value (argparse names the option)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="simtaru", description=__doc__.splitlines()[0])
     parser.add_argument("--store", help="postgresql+psycopg:// URL or .gpkg path")
@@ -334,7 +346,17 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_argument("--layer")
     sub.add_argument("--plan", type=int)
     sub.add_argument("--date", type=date.fromisoformat)
-    sub.add_argument("--chunk", type=int, default=5_000, help="parcels written at a time")
+    sub.add_argument(
+        "--chunk",
+        type=_count,
+        help="parcels written at a time (default 5,000; with --workers, 8,192 a process)",
+    )
+    sub.add_argument(
+        "--workers",
+        type=_count,
+        default=1,
+        help="processes sharing the chunks (Linux): this one and workers - 1 forked from it",
+    )
     sub.add_argument("--quiet", action="store_true", help="no progress bar")
     sub = command("export", _export, "write a plan version to a GeoPackage")
     sub.add_argument("version", type=int)

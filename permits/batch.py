@@ -118,6 +118,14 @@ def check_many(
         return _results(parcels, columns, made if decisions else None)
 
 
+def start_workers(engine: Engine, workers: int, rows: int) -> None:
+    """Fork the engine's children for ``rows`` rows that will be checked in several batches
+    with ``workers`` (a file read a chunk at a time), where so many rows would pay for them
+    in one batch: every later batch of two chunks or more then shares with them, however few
+    its chunks."""
+    _children(engine, workers, -(-rows // CHUNK))
+
+
 #: The array dtype of each kind of ``RESULT_COLUMNS``.
 _DTYPES = {"str": object, "float64": np.float64, "int64": np.int64}
 #: A chunk's result columns and its decisions, if kept.

@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 import pyogrio
 
 from gis.errors import SimtaruError
-from permits.batch import check_many
+from permits.batch import CHUNK, FORKED_CHUNKS, check_many, start_workers
 from permits.engine import Engine
 from permits.rows import RESULT_COLUMNS
 
@@ -29,6 +29,9 @@ RESULTS = "results"
 _MADE_BY = "simtaru_batch"
 #: Where a parcel's row was in the input (0-based): the key a resumed run continues from.
 ROW = "source_row"
+#: Rows written at a time by one process: a transaction small enough that an interrupted run
+#: loses little.
+CHUNK_ROWS = 5_000
 
 
 class BatchFileError(SimtaruError):
@@ -55,14 +58,24 @@ def check_file(
     *,
     activity: str | None = None,
     layer: str | None = None,
-    chunk: int = 5_000,
+    chunk: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    workers: int = 1,
 ) -> BatchRun:
     """Check every parcel of ``source`` (GeoPackage, Shapefile, GeoJSON, GeoParquet, ...) with
     ``engine`` into the GeoPackage ``target`` (layer ``results``: the input's columns, the
-    outcome columns of ``check_many``, ``source_row``). ``progress(done, total)`` hears of each
-    chunk written (rows done, those of earlier runs included). An existing ``target`` from the
-    same input and plan version is resumed."""
+    outcome columns of ``check_many``, ``source_row``), ``chunk`` rows at a time.
+    ``progress(done, total)`` hears of each chunk written (rows done, those of earlier runs
+    included). An existing ``target`` from the same input and plan version is resumed.
+
+    ``workers`` > 1 shares each chunk with processes forked from this one (``check_many``'s
+    ``workers``), forked once for the run where the rows left pay for them; chunks are then
+    of ``FORKED_CHUNKS`` batch chunks a process by default (16,384 rows for 2), so that each
+    process gets its share of every chunk."""
+    if workers < 1:
+        raise ValueError(f"workers must be 1 or more, not {workers}")
+    if chunk is None:
+        chunk = CHUNK_ROWS if workers == 1 else FORKED_CHUNKS * CHUNK * workers
     source, target = Path(source), Path(target)
     reader = _reader(source, layer)
     made_by = {
@@ -77,8 +90,10 @@ def check_file(
     checked = 0
     if progress is not None:
         progress(done, reader.total)
+    if workers > 1:
+        start_workers(engine, workers, reader.total - done)
     for start, parcels in reader.chunks(done, chunk):
-        results = check_many(parcels, engine, activity=activity, decisions=False)
+        results = check_many(parcels, engine, activity=activity, decisions=False, workers=workers)
         frame = _flat(parcels, results, start, engine.ref.version_id)
         pyogrio.write_dataframe(frame, target, layer=RESULTS, driver="GPKG", append=target.exists())
         if checked == 0 and done == 0:

@@ -5,21 +5,26 @@ analyst's commands: check, batch, export a plan version, export the decisions.""
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pyogrio
 import pytest
 import shapely
 
+import permits.batch
 from api.cli import main
 from layers.demo_loader import load_demo
 from layers.stores import open_store
 from permits import Engine, check_many
 from permits.batchfile import BatchFileError, check_file, results_frame
 from permits.records import DecisionStore
+from permits.workers import stop_workers
 from tests.geoms import lots_over
+from tests.test_engine_workers import _NOTES, _noted, _pids
 
 
 @pytest.fixture(scope="module")
@@ -88,6 +93,37 @@ def test_an_interrupted_run_resumes_where_it_stopped(city, tmp_path):
     assert list(resumed["outcome"]) == list(results_frame(tmp_path / "whole.gpkg")["outcome"])
 
 
+def test_workers_share_every_chunk_of_a_file_and_write_what_one_process_writes(
+    city, tmp_path, monkeypatch
+):
+    """``workers=2`` over a file written 100 rows at a time (batch chunks of 16 rows, so each
+    written chunk is too small to fork for on its own): a child is forked once for the run,
+    shares the chunks, and the file holds what one process writes."""
+    _folder, _store, shared, lots = city
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    monkeypatch.setattr(permits.batch, "CHUNK", 16)
+    monkeypatch.setattr(permits.batch, "_remote", _noted)
+    monkeypatch.setitem(_NOTES, "in", notes)
+    engine = Engine(shared.plan, shared.settings)
+    source = tmp_path / "lots.gpkg"
+    lots.to_file(source)
+    check_file(source, tmp_path / "one.gpkg", engine, chunk=100)
+    try:
+        run = check_file(source, tmp_path / "two.gpkg", engine, chunk=100, workers=2)
+        children = _pids(notes)
+    finally:
+        stop_workers(engine)
+    assert (run.total, run.checked) == (600, 600)
+    assert len(children) == 1 and os.getpid() not in children
+    assert 0 < children.total() < len(range(0, 600, 16))
+    pd.testing.assert_frame_equal(
+        results_frame(tmp_path / "two.gpkg"), results_frame(tmp_path / "one.gpkg")
+    )
+    with pytest.raises(ValueError, match="workers must be 1 or more"):
+        check_file(source, tmp_path / "three.gpkg", engine, workers=0)
+
+
 def test_an_output_of_another_run_is_refused(city, tmp_path):
     _folder, _store, engine, lots = city
     source = tmp_path / "lots.gpkg"
@@ -150,6 +186,15 @@ def test_the_commands_check_batch_and_export(city, tmp_path, capsys):
         == 0
     )
     assert "0 parcels checked" in capsys.readouterr().out  # nothing left to do
+    shared = ["--store", db, "batch", str(tmp_path / "lots.shp"), str(tmp_path / "w.gpkg")]
+    assert main([*shared, "--workers", "2", "--quiet"]) == 0
+    assert "600 parcels checked" in capsys.readouterr().out
+    pd.testing.assert_frame_equal(
+        results_frame(tmp_path / "w.gpkg"), results_frame(tmp_path / "o.gpkg")
+    )
+    with pytest.raises(SystemExit):
+        main([*shared, "--workers", "0"])
+    assert "argument --workers: must be 1 or more, not 0" in capsys.readouterr().err
 
     assert (
         main(["--store", db, "export", str(engine.ref.version_id), str(tmp_path / "v.gpkg")]) == 0
