@@ -141,16 +141,22 @@ class PackedZones:
             self._longest[owned] = np.maximum.reduceat(sizes, starts[owned])
 
     def areas(
-        self, parcels: NDArray[np.object_], parcel_idx: NDArray[np.intp], zone_idx: NDArray[np.intp]
+        self,
+        parcels: NDArray[np.object_],
+        parcel_idx: NDArray[np.intp],
+        zone_idx: NDArray[np.intp],
+        *,
+        valid: bool = False,
     ) -> NDArray[np.float64]:
         """``area(parcels[parcel_idx[k]] ∩ self.zones[zone_idx[k]])`` for every k, as
-        ``intersection_areas`` says."""
+        ``intersection_areas`` says. ``valid``: the caller has found every parcel valid
+        (a batch has, repairing them), so the kernel does not ask GEOS again."""
         parcel_idx, zone_idx = _pair_indices(parcel_idx, zone_idx)
         out = np.empty(parcel_idx.size, dtype=np.float64)
         if parcel_idx.size == 0:
             return out
         used_p, pair_p = np.unique(parcel_idx, return_inverse=True)
-        pieces = _pack_parcels(np.asarray(parcels, dtype=object)[used_p])
+        pieces = _pack_parcels(np.asarray(parcels, dtype=object)[used_p], valid=valid)
         fast = pieces.ok[pair_p] & self._rings.ok[zone_idx]
         if fast.any():
             capacity = 4 * int(self._longest[zone_idx[fast]].max()) + 64
@@ -230,11 +236,13 @@ class _Rings(NamedTuple):
     role: NDArray[np.int64]
 
 
-def _usable(geoms: NDArray[np.object_]) -> NDArray[np.bool_]:
-    """Valid (hence finite), non-empty Polygons and MultiPolygons: what the kernel can vouch for."""
+def _usable(geoms: NDArray[np.object_], *, valid: bool = False) -> NDArray[np.bool_]:
+    """Valid (hence finite), non-empty Polygons and MultiPolygons: what the kernel can vouch
+    for; validity taken as given where the caller has checked it (``valid``)."""
     kind = shapely.get_type_id(geoms)
     polygonal = (kind == shapely.GeometryType.POLYGON) | (kind == shapely.GeometryType.MULTIPOLYGON)
-    return polygonal & shapely.is_valid(geoms) & ~shapely.is_empty(geoms)
+    usable = polygonal & ~shapely.is_empty(geoms)
+    return usable if valid else usable & shapely.is_valid(geoms)
 
 
 def _usable_one(geom: BaseGeometry) -> bool:
@@ -263,9 +271,9 @@ def _read_rings(
     return _wkb_rings(buf, _offsets(sizes), coords)
 
 
-def _pack_parcels(geoms: NDArray[np.object_]) -> _Pieces:
+def _pack_parcels(geoms: NDArray[np.object_], *, valid: bool = False) -> _Pieces:
     """Cut each usable parcel into convex pieces; parcels failing the area check are not ok."""
-    ok = _usable(geoms)
+    ok = _usable(geoms, valid=valid)
     bounds = shapely.bounds(geoms)
     origin = np.where(ok[:, None], bounds[:, :2], 0.0)
     used = np.flatnonzero(ok)

@@ -149,14 +149,14 @@ class ZoneIndex:
         return np.unique(self._owner[parts]).astype(np.intp)
 
     def overlap_many(
-        self, parcels: NDArray[np.object_]
+        self, parcels: NDArray[np.object_], *, valid: bool = False
     ) -> tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.float64]]:
         """For many parcels at once: (parcel row, zone row, area m2) for every overlapping pair
         above ``NOISE_M2``, sorted by parcel then zone: the areas ``overlap`` gives one parcel.
         A parcel covered by a part is in that zone alone, with its own area (share 1, exactly,
         as for a single check; inside an overlay, it takes its own area there and the other
         overlays are measured); the others are measured by the kernel against every part whose
-        box meets them."""
+        box meets them. ``valid``: the caller has found every parcel valid (``areas``)."""
         size = max(self.size, 1)
         # Boxes only: the exact areas decide, and an "intersects" predicate would cost more
         # than the kernel spends on the extra pairs (whose area is 0 and are dropped below).
@@ -176,7 +176,10 @@ class ZoneIndex:
         parcel_idx = np.concatenate([inside, rest_idx])
         zone_idx = np.concatenate([inside_zone, self._owner[part_idx]])
         areas = np.concatenate(
-            [shapely.area(parcels[inside]), self._packed.areas(parcels, rest_idx, part_idx)]
+            [
+                shapely.area(parcels[inside]),
+                self._packed.areas(parcels, rest_idx, part_idx, valid=valid),
+            ]
         )
         keys = parcel_idx.astype(np.int64) * size + zone_idx
         unique, inverse = np.unique(keys, return_inverse=True)

@@ -29,8 +29,9 @@ import numpy as np
 import pandas as pd
 import shapely
 from numpy.typing import NDArray
+from shapely.geometry.base import BaseGeometry
 
-from gis.crs import reproject
+from gis.crs import reproject, transformer
 from gis.errors import GeometryError
 from gis.geometry import repair_polygons
 from gis.index import Overlap
@@ -376,14 +377,14 @@ def _locate(
     it for the few parcels decided in full)."""
     metric = reproject(given, crs.key, engine.plan.ref.crs_epsg)
     usable, problems = _usable(metric)
-    repaired, notes = _repaired(metric, usable, problems)
+    repaired, notes, valid = _repaired(engine, crs, given, metric, usable, problems)
     usable &= np.array([p is None for p in problems], dtype=bool)
     index = np.flatnonzero(usable)
     size = len(given)
     try:
-        parcel, rows, areas = engine.plan.index.overlap_many(repaired[index])
+        parcel, rows, areas = engine.plan.index.overlap_many(repaired[index], valid=valid)
         zones = _Pairs.of(size, index[parcel], rows, areas)
-        parcel, rows, areas = engine.plan.overlays.overlap_many(repaired[index])
+        parcel, rows, areas = engine.plan.overlays.overlap_many(repaired[index], valid=valid)
         overlays = _Pairs.of(size, index[parcel], rows, areas)
     except GeometryError:
         zones, overlays = _one_by_one(engine, repaired, index, problems)
@@ -492,22 +493,55 @@ def _usable(metric: np.ndarray) -> tuple[np.ndarray, list[str | None]]:
 
 
 def _repaired(
-    metric: np.ndarray, usable: np.ndarray, problems: list[str | None]
-) -> tuple[np.ndarray, list[tuple[Note, ...]]]:
-    """The usable parcels made valid, with the notes a single check would make; a parcel that
-    repairing leaves without area gets its problem instead."""
+    engine: Engine,
+    crs: CrsInput,
+    given: np.ndarray,
+    metric: np.ndarray,
+    usable: np.ndarray,
+    problems: list[str | None],
+) -> tuple[np.ndarray, list[tuple[Note, ...]], bool]:
+    """The usable parcels made valid as a single check makes them (``prepare_parcel``), with
+    its notes: repaired where invalid as given, then reprojected; and, when the plan's CRS is
+    another, repaired again where reprojecting made them cross themselves, the place named
+    back in the given CRS. A parcel that repairing leaves without area gets its problem
+    instead. And whether every parcel left usable is valid now, so that the area kernel need
+    not ask GEOS again: found so, or repaired into a valid one (make_valid does not promise it
+    in every case)."""
+    epsg = engine.plan.ref.crs_epsg
+    reprojected = crs.epsg != epsg
     geoms = metric.copy()
     notes: list[tuple[Note, ...]] = [()] * len(metric)
     index = np.flatnonzero(usable)
-    fixed, found = repair_polygons(geoms[index])
-    geoms[index] = fixed
+    fixed, found = repair_polygons(given[index])
+    made: list[BaseGeometry] = []
     for repair in found:
-        row = int(index[repair.index])
+        row, result = int(index[repair.index]), fixed[repair.index]
         try:
-            notes[row] = (repair_note(metric[row], repair, fixed[repair.index]),)
+            notes[row] = (repair_note(given[row], repair, result),)
         except GeometryError as exc:
             problems[row] = str(exc)
-    return geoms, notes
+        else:
+            geoms[row] = _projected(result, crs, epsg) if reprojected else result
+            made.append(result)
+    if reprojected:
+        index = np.array([row for row in index.tolist() if problems[row] is None], dtype=np.intp)
+        back = transformer(epsg, crs.key)
+        fixed, found = repair_polygons(geoms[index])
+        made = []
+        for repair in found:
+            row, result = int(index[repair.index]), fixed[repair.index]
+            try:
+                notes[row] += (repair_note(geoms[row], repair, result, to_source=back),)
+            except GeometryError as exc:
+                problems[row] = str(exc)
+            else:
+                geoms[row] = result
+                made.append(result)
+    return geoms, notes, bool(shapely.is_valid(np.array(made, dtype=object)).all())
+
+
+def _projected(geom: BaseGeometry, crs: CrsInput, epsg: int) -> BaseGeometry:
+    return cast(BaseGeometry, reproject(np.array([geom], dtype=object), crs.key, epsg)[0])
 
 
 #: The building of a frame without figure columns, shared by its applications.

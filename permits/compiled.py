@@ -83,13 +83,14 @@ class Overlays:
     index: ZoneIndex
 
     def overlap_many(
-        self, parcels: NDArray[np.object_]
+        self, parcels: NDArray[np.object_], *, valid: bool = False
     ) -> tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.float64]]:
         """(parcel row, overlay row, area m2) for every overlay a parcel overlaps by more than
-        ``NOISE_M2``, by parcel then row: what ``overlap`` gives each parcel alone."""
+        ``NOISE_M2``, by parcel then row: what ``overlap`` gives each parcel alone (``valid``:
+        as ``ZoneIndex.overlap_many``)."""
         if not len(self.kind) or not len(parcels):
             return _NO_ROWS, _NO_ROWS, _NO_AREAS
-        return self.index.overlap_many(parcels)
+        return self.index.overlap_many(parcels, valid=valid)
 
     def overlap(self, parcel: BaseGeometry) -> tuple[NDArray[np.intp], NDArray[np.float64]]:
         """The overlay rows one parcel overlaps and the area (m2) in each."""
