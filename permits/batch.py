@@ -31,6 +31,7 @@ import shapely
 from numpy.typing import NDArray
 from shapely.geometry.base import BaseGeometry
 
+from gis.areas import cores_taken
 from gis.crs import reproject, transformer
 from gis.errors import GeometryError
 from gis.geometry import repair_polygons
@@ -238,25 +239,27 @@ def _shared(batch: _Batch, spans: list[range], workers: Workers) -> list[_Done]:
     chunks from the back, with its caches warm, while the children are handed them from the
     front, two each ahead, until the two ends meet. A child is sent its chunk's rows and
     geometries and sends back the result columns (and decisions, if kept: these take about as
-    long to pickle as to make). Should the children be ended by another thread, or a child
-    end, the chunks not back yet are checked here."""
+    long to pickle as to make). Meanwhile this process measures on its own thread, the other
+    cores being the children's (``cores_taken``). Should the children be ended by another
+    thread, or a child end, the chunks not back yet are checked here."""
     done: list[_Done | None] = [None] * len(spans)
     sent: deque[tuple[int, Future[_Done]]] = deque()
     front, back = 0, len(spans)
     try:
-        while front < back or sent:
-            while sent and (sent[0][1].done() or front == back):
-                k, future = sent.popleft()
-                done[k] = future.result()
-            while len(sent) < 2 * workers.children and front < back:
-                handed = workers.send(_remote, batch.part(spans[front]))
-                if handed is None:
-                    break
-                sent.append((front, handed))
-                front += 1
-            if front < back:
-                back -= 1
-                done[back] = batch.chunk(spans[back])
+        with cores_taken():
+            while front < back or sent:
+                while sent and (sent[0][1].done() or front == back):
+                    k, future = sent.popleft()
+                    done[k] = future.result()
+                while len(sent) < 2 * workers.children and front < back:
+                    handed = workers.send(_remote, batch.part(spans[front]))
+                    if handed is None:
+                        break
+                    sent.append((front, handed))
+                    front += 1
+                if front < back:
+                    back -= 1
+                    done[back] = batch.chunk(spans[back])
     except BrokenProcessPool as exc:
         retire(batch.engine, workers)
         warnings.warn(
