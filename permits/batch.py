@@ -16,7 +16,7 @@ import itertools
 import math
 import warnings
 from collections import deque
-from collections.abc import Hashable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
@@ -706,7 +706,6 @@ def _unusable(engine: Engine, app: Application, why: str, input_hash: str) -> De
 def _results(
     parcels: gpd.GeoDataFrame, columns: dict[str, NDArray[Any]], decisions: list[Decision] | None
 ) -> gpd.GeoDataFrame:
-    index: list[Hashable] = list(parcels.index)
     return gpd.GeoDataFrame(
         {
             **columns,
@@ -714,5 +713,5 @@ def _results(
         },
         geometry=parcels.geometry.values,
         crs=parcels.crs,
-        index=index,
+        index=parcels.index,
     )

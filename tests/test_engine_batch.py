@@ -353,3 +353,12 @@ def test_a_figure_given_as_text_is_read_where_it_is_a_number_and_named_where_not
         ]
         hashes = [d.input_hash for d in results["decision"]]
         assert len(set(hashes)) == len(hashes)
+
+
+def test_the_results_keep_the_frames_index_with_its_name(engine, parcels):
+    """Rows keyed as the analyst's frame is (a land office's NIB, say), so that results join
+    back onto it: the same labels in the same order, and the index's name."""
+    keyed = parcels.set_axis(pd.Index([f"NIB-{i:04d}" for i in range(len(parcels))], name="nib"))
+    for decided in (True, False):
+        results = check_many(keyed, engine, decisions=decided)
+        pd.testing.assert_index_equal(results.index, keyed.index)
