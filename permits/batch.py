@@ -1,12 +1,15 @@
 """Checking many parcels at once: GeoDataFrame in, GeoDataFrame out, the same engine.
 
-Parcels are located a chunk at a time, vectorised: reprojection, validity and repair, one zone
-index query and one run of the area kernel (on every core), one overlay tree query, the WKB the
-input hashes read. The rules then run per parcel exactly as for a single check, in the calling
-thread. Locating the next chunk in a second thread while the rules run was measured to gain
-nothing on two cores (the rules thread holds the GIL, and the locating thread waits for it after
-each of its many vectorised calls), so there is none. A parcel whose geometry cannot be used gets
-a not-assessable decision saying why, instead of stopping the batch.
+Parcels are located a chunk at a time, vectorised: reprojection and validity, one zone index
+query and one run of the area kernel (on every core), one overlay tree query, the WKB the input
+hashes read. A parcel that is not plain (invalid, 3D, a collection, with an empty part, out of
+range, swapped) is prepared alone by the single check's own code, so that its notes and
+refusals are the single check's. The rules then run per parcel exactly as for a single check,
+in the calling thread. Locating the next chunk in a second thread while the rules run was
+measured to gain nothing on two cores (the rules thread holds the GIL, and the locating thread
+waits for it after each of its many vectorised calls), so there is none. A parcel whose geometry
+cannot be used gets a not-assessable decision saying why in the single check's words, instead
+of stopping the batch.
 """
 
 from __future__ import annotations
@@ -29,14 +32,12 @@ import numpy as np
 import pandas as pd
 import shapely
 from numpy.typing import NDArray
-from shapely.geometry.base import BaseGeometry
 
 from gis.areas import cores_taken
-from gis.crs import reproject, transformer
+from gis.crs import reproject
 from gis.errors import GeometryError
-from gis.geometry import repair_polygons
 from gis.index import Overlap
-from gis.parse import CrsInput, Note, repair_note, resolve_crs
+from gis.parse import CrsInput, Note, ParcelLimits, prepare_parcel, resolve_crs
 from permits.application import Application, ApplicationError, Building
 from permits.decision import FINDING_COLUMNS, Decision, Effect, Finding, Status
 from permits.engine import Engine
@@ -367,6 +368,8 @@ class _Located:
     zones: _Pairs
     overlays: _Pairs
     wkb: NDArray[np.object_] | None
+    #: The parcels whose coordinates look like latitude, longitude (they have no geometry).
+    swapped: frozenset[int] = frozenset()
 
     def overlap(self, k: int) -> Overlap:
         return Overlap(*self.zones.at(k))
@@ -375,14 +378,11 @@ class _Located:
 def _locate(
     engine: Engine, crs: CrsInput, given: NDArray[np.object_], *, hashes: bool = True
 ) -> _Located:
-    """Everything geometric about a chunk, vectorised (reprojected as a single check
-    reprojects, x first); the WKB the input hashes read only where ``hashes`` (rows alone need
-    it for the few parcels decided in full)."""
-    metric = reproject(given, crs.key, engine.plan.ref.crs_epsg)
-    usable, problems = _usable(metric)
-    repaired, notes, valid = _repaired(engine, crs, given, metric, usable, problems)
-    usable &= np.array([p is None for p in problems], dtype=bool)
-    index = np.flatnonzero(usable)
+    """Everything geometric about a chunk, vectorised where the parcels are plain
+    (``_prepared``); the WKB the input hashes read only where ``hashes`` (rows alone need it
+    for the few parcels decided in full)."""
+    repaired, problems, notes, swapped, valid = _prepared(engine, crs, given)
+    index = np.flatnonzero([p is None and k not in swapped for k, p in enumerate(problems)])
     size = len(given)
     try:
         parcel, rows, areas = engine.plan.index.overlap_many(repaired[index], valid=valid)
@@ -403,7 +403,70 @@ def _locate(
         )
         if hashes
         else None,
+        swapped=swapped,
     )
+
+
+def _prepared(
+    engine: Engine, crs: CrsInput, given: NDArray[np.object_]
+) -> tuple[NDArray[np.object_], list[str | None], list[tuple[Note, ...]], frozenset[int], bool]:
+    """A chunk's parcels in the plan's CRS as a single check prepares them
+    (``prepare_parcel``): the plain ones (2D polygons without empty parts, finite, valid,
+    within the vertex and part limits and, in lon/lat, within its range) reprojected at once,
+    and each other one (repaired, 3D, a collection, swapped, refused) prepared alone, with the
+    single check's notes or refusal (as its problem). Also the parcels whose coordinates look
+    swapped, and whether every parcel prepared is valid (checked here, so that the area kernel
+    need not ask GEOS again: a plain parcel that reprojecting made cross itself is prepared
+    alone, repaired; make_valid does not promise a valid result in every case)."""
+    epsg, limits = engine.plan.ref.crs_epsg, engine.settings.limits
+    size = len(given)
+    metric = np.full(size, None, dtype=object)
+    problems: list[str | None] = [None] * size
+    notes: list[tuple[Note, ...]] = [()] * size
+    plain = _plain(given, crs, limits)
+    index = np.flatnonzero(plain)
+    metric[index] = reproject(given[index], crs.key, epsg)
+    if crs.epsg != epsg:
+        plain[index[~shapely.is_valid(metric[index])]] = False
+    swapped: set[int] = set()
+    alone = np.flatnonzero(~plain).tolist()
+    for row in alone:
+        try:
+            prepared = prepare_parcel(given[row], crs, epsg, limits=limits)
+        except GeometryError as exc:
+            problems[row] = str(exc)
+            continue
+        if prepared.geometry is None:
+            swapped.add(row)
+        metric[row], notes[row] = prepared.geometry, prepared.notes
+    made = [metric[row] for row in alone if metric[row] is not None]
+    valid = bool(shapely.is_valid(np.array(made, dtype=object)).all())
+    return metric, problems, notes, frozenset(swapped), valid
+
+
+def _plain(given: NDArray[np.object_], crs: CrsInput, limits: ParcelLimits) -> NDArray[np.bool_]:
+    """Which parcels a single check would take as they are, but for reprojecting them: 2D
+    Polygons and MultiPolygons, none of their parts empty, every coordinate finite, valid,
+    within the vertex and part limits and, in a geographic CRS, within the lon/lat range."""
+    kinds = shapely.get_type_id(given)
+    parts = shapely.get_num_geometries(given)
+    plain = np.isin(kinds, (3, 6)) & ~shapely.is_empty(given) & ~shapely.has_z(given)
+    plain &= (shapely.get_num_coordinates(given) <= limits.max_vertices) & (
+        parts <= limits.max_parts
+    )
+    coords, owner = shapely.get_coordinates(given, return_index=True)
+    plain &= np.bincount(owner, ~np.isfinite(coords).all(axis=1), minlength=len(given)) == 0
+    several = np.flatnonzero(plain & (kinds == 6) & (parts > 1))
+    if len(several):
+        pieces, whose = shapely.get_parts(given[several], return_index=True)
+        plain[several[np.bincount(whose, shapely.is_empty(pieces), len(several)) > 0]] = False
+    if crs.crs.is_geographic:
+        bounds = shapely.bounds(given)
+        plain &= (bounds[:, 0] >= -180) & (bounds[:, 2] <= 180)
+        plain &= (bounds[:, 1] >= -90) & (bounds[:, 3] <= 90)
+    index = np.flatnonzero(plain)
+    plain[index] = shapely.is_valid(given[index])
+    return plain
 
 
 def _one_by_one(
@@ -453,6 +516,8 @@ def _decision(
         return _unusable(engine, app, problem, digest)
     try:
         app.validate()
+        if k in located.swapped:
+            return engine.swapped(app, digest)
         return engine.assess(
             app,
             crs,
@@ -475,76 +540,6 @@ def _refused_repair(engine: Engine, notes: tuple[Note, ...]) -> str | None:
     if repaired is None:
         return None
     return f"{repaired.message}; this plan refuses parcels that need repair"
-
-
-def _usable(metric: np.ndarray) -> tuple[np.ndarray, list[str | None]]:
-    """Which parcels can be measured; for the others, why not."""
-    problems: list[str | None] = [None] * len(metric)
-    kinds = shapely.get_type_id(metric)
-    empty = shapely.is_empty(metric) | (kinds < 0)
-    polygonal = np.isin(kinds, (3, 6))
-    finite = ~np.isnan(shapely.bounds(metric)).any(axis=1) & np.isfinite(
-        shapely.bounds(metric)
-    ).all(axis=1)
-    for i in np.flatnonzero(empty):
-        problems[i] = "empty geometry"
-    for i in np.flatnonzero(~empty & ~polygonal):
-        problems[i] = f"a parcel must be a Polygon or MultiPolygon, not a {metric[i].geom_type}"
-    for i in np.flatnonzero(~empty & polygonal & ~finite):
-        problems[i] = "coordinates that are not finite numbers (or outside the CRS's area)"
-    return np.array([p is None for p in problems]), problems
-
-
-def _repaired(
-    engine: Engine,
-    crs: CrsInput,
-    given: np.ndarray,
-    metric: np.ndarray,
-    usable: np.ndarray,
-    problems: list[str | None],
-) -> tuple[np.ndarray, list[tuple[Note, ...]], bool]:
-    """The usable parcels made valid as a single check makes them (``prepare_parcel``), with
-    its notes: repaired where invalid as given, then reprojected; and, when the plan's CRS is
-    another, repaired again where reprojecting made them cross themselves, the place named
-    back in the given CRS. A parcel that repairing leaves without area gets its problem
-    instead. And whether every parcel left usable is valid now, so that the area kernel need
-    not ask GEOS again: found so, or repaired into a valid one (make_valid does not promise it
-    in every case)."""
-    epsg = engine.plan.ref.crs_epsg
-    reprojected = crs.epsg != epsg
-    geoms = metric.copy()
-    notes: list[tuple[Note, ...]] = [()] * len(metric)
-    index = np.flatnonzero(usable)
-    fixed, found = repair_polygons(given[index])
-    made: list[BaseGeometry] = []
-    for repair in found:
-        row, result = int(index[repair.index]), fixed[repair.index]
-        try:
-            notes[row] = (repair_note(given[row], repair, result),)
-        except GeometryError as exc:
-            problems[row] = str(exc)
-        else:
-            geoms[row] = _projected(result, crs, epsg) if reprojected else result
-            made.append(result)
-    if reprojected:
-        index = np.array([row for row in index.tolist() if problems[row] is None], dtype=np.intp)
-        back = transformer(epsg, crs.key)
-        fixed, found = repair_polygons(geoms[index])
-        made = []
-        for repair in found:
-            row, result = int(index[repair.index]), fixed[repair.index]
-            try:
-                notes[row] += (repair_note(geoms[row], repair, result, to_source=back),)
-            except GeometryError as exc:
-                problems[row] = str(exc)
-            else:
-                geoms[row] = result
-                made.append(result)
-    return geoms, notes, bool(shapely.is_valid(np.array(made, dtype=object)).all())
-
-
-def _projected(geom: BaseGeometry, crs: CrsInput, epsg: int) -> BaseGeometry:
-    return cast(BaseGeometry, reproject(np.array([geom], dtype=object), crs.key, epsg)[0])
 
 
 #: The building of a frame without figure columns, shared by its applications.

@@ -84,11 +84,16 @@ class Engine:
             )
         digest = app.input_hash()
         if prepared.swapped_suspect or prepared.geometry is None:
-            return self._decide(app, digest, (_swapped(self.plan),), (), None)
+            return self.swapped(app, digest)
         overlap = self.plan.index.overlap(prepared.geometry)
         return self.assess(
             app, crs, prepared.geometry, prepared.notes, overlap, neighbours, input_hash=digest
         )
+
+    def swapped(self, app: Application, input_hash: str) -> Decision:
+        """The decision for a parcel whose coordinates look like latitude, longitude: outside
+        every plan, saying why."""
+        return self._decide(app, input_hash, (_swapped(self.plan),), (), None)
 
     def assess(
         self,

@@ -12,7 +12,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
-from shapely.geometry import MultiPolygon, Point, Polygon, box
+import shapely
+from shapely.geometry import GeometryCollection, MultiPolygon, Point, Polygon, box
 
 import permits.rows
 from gis.errors import GeometryError
@@ -362,3 +363,54 @@ def test_the_results_keep_the_frames_index_with_its_name(engine, parcels):
     for decided in (True, False):
         results = check_many(keyed, engine, decisions=decided)
         pd.testing.assert_index_equal(results.index, keyed.index)
+
+
+def _odd_parcels() -> dict[str, object]:
+    """Parcels in lon/lat as GIS files hold them, each of a kind the batch's vectorised path
+    does not take, with a lot of 400 m2 in the grid's first zone."""
+    lot = gpd.GeoSeries([box(X0 + 20, Y0 + 20, X0 + 40, Y0 + 40)], crs=32650).to_crs(4326)[0]
+    x, y = lot.exterior.xy
+    unknown = np.column_stack([x, y])
+    unknown[1, 1] = math.nan
+    turn = np.linspace(0, 2 * np.pi, 10_002)[:-1]
+    return {
+        "3D (a GPS survey's heights)": shapely.force_3d(lot, 12.5),
+        "latitude, longitude": shapely.transform(lot, lambda xy: xy[:, ::-1]),
+        "a collection of polygons": GeometryCollection([lot]),
+        "an empty part": shapely.multipolygons([lot, Polygon()]),
+        "self-intersecting": Polygon([(x[0], y[0]), (x[2], y[2]), (x[1], y[1]), (x[3], y[3])]),
+        "a NaN coordinate": shapely.set_coordinates(Polygon(lot.exterior), unknown),
+        "more vertices than the limit": Polygon(
+            np.column_stack([x[0] + 1e-4 * np.cos(turn), y[0] + 1e-4 * np.sin(turn)])
+        ),
+        "a point": Point(x[0], y[0]),
+        "empty": Polygon(),
+    }
+
+
+def test_every_odd_parcel_gets_what_a_single_check_gives_it(engine):
+    """A parcel the vectorised path does not take is prepared as a single check prepares it:
+    its decision is the single check's, byte for byte (heights dropped, an empty part
+    dropped, a collection taken, a self-intersection repaired where it was given, swapped
+    coordinates named), or, where a single check refuses it, not assessable in the single
+    check's words. Before, the batch dropped heights and empty parts without a note, refused
+    collections and took swapped coordinates for unprojectable ones; rows agree with the
+    decisions."""
+    odd = _odd_parcels()
+    frame = gpd.GeoDataFrame(
+        {"activity": ["68111"] * len(odd)}, geometry=list(odd.values()), crs=4326
+    )
+    results = check_many(frame, engine)
+    refused = 0
+    for (name, parcel), batch in zip(odd.items(), results["decision"], strict=True):
+        try:
+            single = engine.check(Application(parcel, "68111", crs="EPSG:4326"))
+        except GeometryError as exc:
+            refused += 1
+            assert batch.outcome == "not_assessable", name
+            assert batch.findings[0].message_en == f"The parcel cannot be assessed: {exc}", name
+        else:
+            assert batch.to_json_bytes() == single.to_json_bytes(), name
+    assert refused == 4
+    rows = check_many(frame, engine, decisions=False)
+    pd.testing.assert_frame_equal(rows, results.drop(columns="decision"), check_exact=True)
