@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,17 +93,36 @@ def check_file(
         progress(done, reader.total)
     if workers > 1:
         start_workers(engine, workers, reader.total - done)
-    for start, parcels in reader.chunks(done, chunk):
-        results = check_many(parcels, engine, activity=activity, decisions=False, workers=workers)
-        frame = _flat(parcels, results, start, engine.ref.version_id)
-        pyogrio.write_dataframe(frame, target, layer=RESULTS, driver="GPKG", append=target.exists())
-        if checked == 0 and done == 0:
+
+    def write(frame: gpd.GeoDataFrame, first: bool, written: int) -> None:
+        """A chunk's rows appended in one GDAL transaction (through Arrow, which lets go of
+        the GIL for most of it), then heard of."""
+        pyogrio.write_dataframe(
+            frame, target, layer=RESULTS, driver="GPKG", append=not first, use_arrow=True
+        )
+        if first and done == 0:
             _remember(target, made_by)
-        for outcome, count in results["outcome"].value_counts().items():
-            outcomes[str(outcome)] = outcomes.get(str(outcome), 0) + int(count)
-        checked += len(frame)
         if progress is not None:
-            progress(done + checked, reader.total)
+            progress(written, reader.total)
+
+    # Each chunk is written while the next is checked; a chunk is checked only once the one
+    # before it is written, so a run stopped (by ``progress``, say) leaves whole chunks.
+    with ThreadPoolExecutor(1) as writer:
+        writing: Future[None] | None = None
+        for start, parcels in reader.chunks(done, chunk):
+            results = check_many(
+                parcels, engine, activity=activity, decisions=False, workers=workers
+            )
+            frame = _flat(parcels, results, start, engine.ref.version_id)
+            for outcome, count in results["outcome"].value_counts().items():
+                outcomes[str(outcome)] = outcomes.get(str(outcome), 0) + int(count)
+            if writing is not None:
+                writing.result()
+            first = checked == 0 and not target.exists()
+            checked += len(frame)
+            writing = writer.submit(write, frame, first, done + checked)
+        if writing is not None:
+            writing.result()
     return BatchRun(reader.total, done, checked, outcomes)
 
 
