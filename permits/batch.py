@@ -509,13 +509,17 @@ def _joined(
 def _decision(
     engine: Engine, crs: CrsInput, app: Application, located: _Located, k: int
 ) -> Decision:
-    """The decision for the ``k``-th parcel of a located chunk."""
+    """The decision for the ``k``-th parcel of a located chunk: where it cannot be assessed,
+    for the first reason a single check would refuse it (its figures, then its geometry)."""
     digest = app.input_hash(parcel_wkb=None if located.wkb is None else located.wkb[k])
+    try:
+        app.validate()
+    except ApplicationError as exc:
+        return _unusable(engine, app, str(exc), digest)
     problem = located.problems[k] or _refused_repair(engine, located.notes[k])
     if problem is not None:
         return _unusable(engine, app, problem, digest)
     try:
-        app.validate()
         if k in located.swapped:
             return engine.swapped(app, digest)
         return engine.assess(

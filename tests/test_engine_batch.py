@@ -17,7 +17,7 @@ from shapely.geometry import GeometryCollection, MultiPolygon, Point, Polygon, b
 
 import permits.rows
 from gis.errors import GeometryError
-from permits.application import Application, Building
+from permits.application import Application, ApplicationError, Building
 from permits.batch import check_many
 from permits.decision import PlanRef
 from permits.engine import Engine
@@ -414,3 +414,16 @@ def test_every_odd_parcel_gets_what_a_single_check_gives_it(engine):
     assert refused == 4
     rows = check_many(frame, engine, decisions=False)
     pd.testing.assert_frame_equal(rows, results.drop(columns="decision"), check_exact=True)
+
+
+def test_a_row_wrong_twice_is_refused_for_what_a_single_check_refuses_first(engine):
+    """Figures that cannot be right on an unusable geometry: the single check refuses the
+    figures first (a 422 naming them), and so does the batch's row."""
+    parcel, footprint = Point(0.5, 117.3), -5.0
+    with pytest.raises(ApplicationError) as refused:
+        engine.check(Application(parcel, "68111", Building(footprint_m2=footprint)))
+    frame = gpd.GeoDataFrame(
+        {"activity": ["68111"], "footprint_m2": [footprint]}, geometry=[parcel], crs=4326
+    )
+    decision = check_many(frame, engine)["decision"].iloc[0]
+    assert decision.findings[0].message_en == f"The parcel cannot be assessed: {refused.value}"
