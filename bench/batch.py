@@ -14,7 +14,9 @@ footprint and floors) against a generated plan of 10,000 zones, checked by
   to this process (``decisions=False``: the workers make the decisions and send none back);
 - the same cluster writing every result with its decision as JSON to GeoParquet files in a
   temporary folder (what a city-scale re-check keeps).
-Each is warmed first on a sample (numba's kernel loaded, the plan's kept answers worked out).
+Each is warmed first on a sample (numba's kernel loaded, the plan's kept answers worked out);
+the rows alone are the better of two runs over all the lots, since the first works out the
+classes of parcels the sample did not meet, which the forked run would otherwise inherit.
 The setup (lots generated, plan built, cluster started, lots partitioned) is timed apart; the
 machine's load average is printed first and last, since other work on it slows every figure.
 The last line: ``batch: decisions N parcels/s; rows N (one process), N (this and 1 forked),
@@ -38,6 +40,7 @@ from distributed import Client, LocalCluster
 
 import permits
 from bench.areas import random_lots
+from bench.common import best_of
 from bench.engine import load
 from bench.synthetic import grid_plan
 from gis.crs import transformer
@@ -136,7 +139,7 @@ def main() -> None:
     single_s, single = timed(lambda: permits.check_many(parcels, engine))
     outcomes = single["outcome"].value_counts().to_dict()
     del single
-    rows_s, _ = timed(lambda: permits.check_many(parcels, engine, decisions=False))
+    rows_s = best_of(2, lambda: permits.check_many(parcels, engine, decisions=False))
     forked_s, _ = timed(lambda: permits.check_many(parcels, engine, decisions=False, workers=2))
     stop_workers(engine)
 
