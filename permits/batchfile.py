@@ -24,6 +24,7 @@ from gis.errors import SimtaruError
 from permits.batch import CHUNK, FORKED_CHUNKS, check_many, start_workers
 from permits.engine import Engine
 from permits.rows import RESULT_COLUMNS
+from permits.workers import running
 
 #: The results layer and the table that says what made it.
 RESULTS = "results"
@@ -100,16 +101,20 @@ def check_file(
         pyogrio.write_dataframe(
             frame, target, layer=RESULTS, driver="GPKG", append=not first, use_arrow=True
         )
-        if first and done == 0:
+        if first:
             _remember(target, made_by)
         if progress is not None:
             progress(written, reader.total)
 
     # Each chunk is written while the next is checked; a chunk is checked only once the one
-    # before it is written, so a run stopped (by ``progress``, say) leaves whole chunks.
+    # before it is written, so a run stopped (by ``progress``, say) leaves whole chunks. A
+    # batch that would fork workers anew (one has died) waits for the write: a process forked
+    # while GDAL or PROJ holds a lock in another thread would inherit it held.
     with ThreadPoolExecutor(1) as writer:
         writing: Future[None] | None = None
         for start, parcels in reader.chunks(done, chunk):
+            if writing is not None and workers > 1 and running(engine) is None:
+                writing.result()
             results = check_many(
                 parcels, engine, activity=activity, decisions=False, workers=workers
             )
