@@ -13,7 +13,10 @@ footprint and floors) against a generated plan of 10,000 zones, checked by
   ``check_many`` over the lots scattered as partitions of ``--rows``, the outcome columns back
   to this process (``decisions=False``: the workers make the decisions and send none back);
 - the same cluster writing every result with its decision as JSON to GeoParquet files in a
-  temporary folder (what a city-scale re-check keeps).
+  temporary folder (what a city-scale re-check keeps);
+- ``check_file`` (``simtaru batch``) from a GeoParquet file of the lots into a results
+  GeoPackage, in one process and with ``workers=2``, beside its floor: the same file read
+  and the same rows written, no checking.
 Each is warmed first on a sample (numba's kernel loaded, the plan's kept answers worked out);
 the rows alone are the better of two runs over all the lots, since the first works out the
 classes of parcels the sample did not meet, which the forked run would otherwise inherit.
@@ -31,10 +34,12 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TypeVar
 
 import geopandas as gpd
 import numpy as np
+import pyogrio
 import shapely
 from distributed import Client, LocalCluster
 
@@ -45,6 +50,7 @@ from bench.engine import load
 from bench.synthetic import grid_plan
 from gis.crs import transformer
 from permits import distributed as dask_checks
+from permits.batchfile import check_file, results_frame
 from permits.decision import PlanRef
 from permits.engine import Engine
 from permits.workers import stop_workers
@@ -116,6 +122,39 @@ def on_cluster(client: Client, parcels: gpd.GeoDataFrame, engine: Engine, rows: 
     )
 
 
+@dataclass(frozen=True)
+class OnFiles:
+    """What ``check_file`` took (s) from a GeoParquet file to a results GeoPackage, in one
+    process and with 2 workers, and the same file read and its rows written alone."""
+
+    one_s: float
+    two_s: float
+    io_s: float
+    what: str = "GeoParquet in, GeoPackage out"
+
+
+def on_files(parcels: gpd.GeoDataFrame, engine: Engine) -> OnFiles:
+    """The lots through ``check_file`` into new GeoPackages, and the I/O floor: the file read
+    and the results (the rows' columns from a run) written in one go, as ``check_file``
+    writes them (pyogrio through Arrow)."""
+    with tempfile.TemporaryDirectory() as folder:
+        source = Path(folder) / "lots.parquet"
+        parcels.to_parquet(source)
+        one_s, _ = timed(lambda: check_file(source, Path(folder) / "one.gpkg", engine))
+        two_s, _ = timed(lambda: check_file(source, Path(folder) / "two.gpkg", engine, workers=2))
+        stop_workers(engine)
+        written = results_frame(Path(folder) / "one.gpkg")
+
+        def io() -> None:
+            gpd.read_parquet(source)
+            pyogrio.write_dataframe(
+                written, Path(folder) / "io.gpkg", layer="results", driver="GPKG", use_arrow=True
+            )
+
+        io_s, _ = timed(io)
+    return OnFiles(one_s, two_s, io_s)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--parcels", type=int, default=1_000_000)
@@ -142,6 +181,7 @@ def main() -> None:
     rows_s = best_of(2, lambda: permits.check_many(parcels, engine, decisions=False))
     forked_s, _ = timed(lambda: permits.check_many(parcels, engine, decisions=False, workers=2))
     stop_workers(engine)
+    files = on_files(parcels, engine)
 
     cluster_s, cluster = timed(
         lambda: LocalCluster(
@@ -173,6 +213,12 @@ def main() -> None:
         f"  Dask to files  {n / dask.files_s:10,.0f} parcels/s  ({dask.files_s:.1f} s, every "
         "decision as JSON in GeoParquet)"
     )
+    for label, seconds in (
+        ("file, 1 process", files.one_s),
+        ("file, 2 workers", files.two_s),
+        ("file I/O alone", files.io_s),
+    ):
+        print(f"  {label:15}{n / seconds:10,.0f} parcels/s  ({seconds:.1f} s, {files.what})")
     print(load())
     print(
         f"batch: decisions {n / single_s:,.0f} parcels/s; rows {n / rows_s:,.0f} (one process), "
