@@ -349,7 +349,7 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_argument(
         "--chunk",
         type=_count,
-        help="parcels written at a time (default 5,000; with --workers, 8,192 a process)",
+        help="parcels written at a time (default 16,384, and at least 8,192 a worker)",
     )
     sub.add_argument(
         "--workers",
