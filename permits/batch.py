@@ -190,6 +190,7 @@ class _Batch:
             return app
 
         usable = np.array([problem is None for problem in located.problems], dtype=bool)
+        usable[list(located.swapped)] = False
         for k in [k for k, notes in enumerate(located.notes) if notes]:
             usable[k] &= _refused_repair(engine, located.notes[k]) is None
         candidates = (
