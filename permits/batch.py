@@ -41,6 +41,7 @@ from gis.parse import CrsInput, Note, ParcelLimits, prepare_parcel, resolve_crs
 from permits.application import Application, ApplicationError, Building
 from permits.decision import FINDING_COLUMNS, Decision, Effect, Finding, Status
 from permits.engine import Engine
+from permits.fork_gate import inside
 from permits.rows import RESULT_COLUMNS, Chunk, Classes, Table, row_of
 from permits.workers import Workers, adopted, for_batch, retire
 
@@ -101,10 +102,11 @@ def check_many(
         raise ApplicationError("activity", "give an 'activity' column or activity=...")
     if workers < 1:
         raise ValueError(f"workers must be 1 or more, not {workers}")
-    crs = resolve_crs(parcels.crs.to_string())
-    given = np.asarray(parcels.geometry.array, dtype=object)
-    frame = _Rows.of(parcels, activity, crs.name)
-    batch = _Batch(engine, crs, frame, given, decisions, Classes(engine))
+    with inside():
+        crs = resolve_crs(parcels.crs.to_string())
+        given = np.asarray(parcels.geometry.array, dtype=object)
+        frame = _Rows.of(parcels, activity, crs.name)
+        batch = _Batch(engine, crs, frame, given, decisions, Classes(engine))
     spans = [range(lo, min(lo + CHUNK, len(given))) for lo in range(0, len(given), CHUNK)]
     parts: dict[str, list[NDArray[Any]]] = {
         name: [np.empty(0, dtype=_DTYPES[kind])] for name, kind in RESULT_COLUMNS.items()
@@ -118,7 +120,8 @@ def check_many(
                 parts[name].append(values)
             made += chunk_decisions
         columns = {name: np.concatenate(values) for name, values in parts.items()}
-        return _results(parcels, columns, made if decisions else None)
+        with inside():
+            return _results(parcels, columns, made if decisions else None)
 
 
 def start_workers(engine: Engine, workers: int, rows: int) -> None:
@@ -153,7 +156,11 @@ class _Batch:
 
     def chunk(self, span: range) -> _Done:
         """The result columns of a chunk of parcels, located at once, and their decisions if
-        kept."""
+        kept (the engine's work: no fork starts meanwhile)."""
+        with inside():
+            return self._chunk(span)
+
+    def _chunk(self, span: range) -> _Done:
         engine, given = self.engine, self.given
         located = _locate(engine, self.crs, given[span.start : span.stop], hashes=self.decisions)
         if not self.decisions:

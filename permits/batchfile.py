@@ -23,8 +23,8 @@ import pyogrio
 from gis.errors import SimtaruError
 from permits.batch import CHUNK, FORKED_CHUNKS, check_many, start_workers
 from permits.engine import Engine
+from permits.fork_gate import inside
 from permits.rows import RESULT_COLUMNS
-from permits.workers import running
 
 #: The results layer and the table that says what made it.
 RESULTS = "results"
@@ -98,24 +98,22 @@ def check_file(
 
     def write(frame: gpd.GeoDataFrame, first: bool, written: int) -> None:
         """A chunk's rows appended in one GDAL transaction (through Arrow, which lets go of
-        the GIL for most of it), then heard of."""
-        pyogrio.write_dataframe(
-            frame, target, layer=RESULTS, driver="GPKG", append=not first, use_arrow=True
-        )
-        if first:
-            _remember(target, made_by)
+        the GIL for most of it), then heard of. No fork starts meanwhile: a process forked
+        while GDAL or PROJ holds a lock in this thread would inherit it held."""
+        with inside():
+            pyogrio.write_dataframe(
+                frame, target, layer=RESULTS, driver="GPKG", append=not first, use_arrow=True
+            )
+            if first:
+                _remember(target, made_by)
         if progress is not None:
             progress(written, reader.total)
 
     # Each chunk is written while the next is checked; a chunk is checked only once the one
-    # before it is written, so a run stopped (by ``progress``, say) leaves whole chunks. A
-    # batch that would fork workers anew (one has died) waits for the write: a process forked
-    # while GDAL or PROJ holds a lock in another thread would inherit it held.
+    # before it is written, so a run stopped (by ``progress``, say) leaves whole chunks.
     with ThreadPoolExecutor(1) as writer:
         writing: Future[None] | None = None
         for start, parcels in reader.chunks(done, chunk):
-            if writing is not None and workers > 1 and running(engine) is None:
-                writing.result()
             results = check_many(
                 parcels, engine, activity=activity, decisions=False, workers=workers
             )

@@ -23,6 +23,7 @@ from layers.store import PlanStore
 from permits.application import Application
 from permits.compiled import CompiledPlan, compile_plan
 from permits.decision import Decision, Effect, Finding, PlanRef, Status, ZonePiece
+from permits.fork_gate import inside
 from permits.rules.activity import assess_activity
 from permits.rules.distance import Neighbours, assess_distance
 from permits.rules.footprint import assess_footprint
@@ -50,7 +51,8 @@ class Engine:
 
     @classmethod
     def build(cls, data: PlanData, ref: PlanRef, settings: EngineSettings | None = None) -> Engine:
-        return cls(compile_plan(data, ref), settings)
+        with inside():
+            return cls(compile_plan(data, ref), settings)
 
     @classmethod
     def from_store(
@@ -68,6 +70,10 @@ class Engine:
         """The decision for one application. Figures that cannot be right and geometries that
         cannot be used raise (``ApplicationError``, ``GeometryError``); everything else,
         including a parcel outside the plan, is a decision."""
+        with inside():
+            return self._check(app, neighbours)
+
+    def _check(self, app: Application, neighbours: Neighbours | None) -> Decision:
         app.validate()
         crs = resolve_crs(app.crs)
         prepared = prepare_parcel(

@@ -12,7 +12,8 @@ exits. Linux only: elsewhere nothing can inherit the engine, and Dask is the way
 Batches on one engine from several threads share its children: which children a batch gets,
 forking them, handing them a chunk and ending them take turns (``_TURN``), and children ended or
 replaced while another thread's batch uses them finish the chunks they were handed; that batch
-checks the rest itself.
+checks the rest itself. A fork waits for the engine's work in other threads to pause
+(``permits.fork_gate``), so that no child inherits a lock that one of them held.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from typing import Any, TypeVar, cast
 
 from gis.areas import one_core
 from permits.engine import Engine
+from permits.fork_gate import forking
 
 T = TypeVar("T")
 
@@ -88,7 +90,8 @@ def for_batch(engine: Engine, wanted: int, fewer_than: int) -> Workers | None:
 
 def _start(engine: Engine, children: int) -> Workers:
     """``children`` processes forked from this one for the engine; forked before this
-    returns, so that a batch's first chunks do not wait for them.
+    returns, so that a batch's first chunks do not wait for them, and once no other thread
+    is inside the engine's work (``permits.fork_gate``).
 
     The collector is frozen over the fork, so the children never walk (and so copy) the
     objects they inherit; this process thaws them at once."""
@@ -103,12 +106,13 @@ def _start(engine: Engine, children: int) -> Workers:
         initializer=_adopt,
         initargs=(weakref.ref(engine),),
     )
-    gc.freeze()
-    try:
-        for started in [pool.submit(os.getpid) for _ in range(children)]:
-            started.result()
-    finally:
-        gc.unfreeze()
+    with forking():
+        gc.freeze()
+        try:
+            for started in [pool.submit(os.getpid) for _ in range(children)]:
+                started.result()
+        finally:
+            gc.unfreeze()
     workers = _RUNNING[engine] = Workers(pool, children)
     return workers
 

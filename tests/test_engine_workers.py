@@ -4,6 +4,7 @@ engine for its next batches, giving the rows and decisions of one process in the
 from __future__ import annotations
 
 import gc
+import multiprocessing
 import os
 import signal
 import tempfile
@@ -22,6 +23,7 @@ import pytest
 import permits.batch
 from permits.batch import FORKED_CHUNKS, check_many
 from permits.engine import Engine
+from permits.fork_gate import forking, inside
 from permits.workers import running, stop_workers
 from tests.test_engine_rows import ACTIVITIES, ENGINES, _frame
 
@@ -175,3 +177,76 @@ def test_batches_from_many_threads_share_one_engines_children(engine, parcels, t
     stop_workers(engine)
     assert running(engine) is None
     assert all(_exited(child) for child in children)
+
+
+#: Held by another thread inside the engine's work, and taken by a child before each chunk, as
+#: numba's compiler lock is while a kernel loads and by a kernel's first call.
+_HELD = threading.Lock()
+
+
+def _after_the_lock(part: permits.batch._Part) -> object:
+    """A child's chunk, once it has had ``_HELD`` for a moment."""
+    with _HELD:
+        pass
+    return _noted(part)
+
+
+def test_a_fork_waits_until_no_other_thread_is_inside_the_engines_work(
+    engine, parcels, monkeypatch
+):
+    """A batch that would fork while another thread holds a lock inside the engine's work: the
+    fork waits for that thread to leave, so the child does not inherit the lock held (it would
+    wait for it forever, and the batch for the child)."""
+    monkeypatch.setattr(permits.batch, "_remote", _after_the_lock)
+    rows = check_many(parcels, engine, decisions=False)
+    held = threading.Event()
+
+    def working() -> None:
+        with inside(), _HELD:
+            held.set()
+            time.sleep(1.0)
+
+    with ThreadPoolExecutor(2) as threads:
+        other = threads.submit(working)
+        held.wait()
+        batch = threads.submit(check_many, parcels, engine, decisions=False, workers=2)
+        try:
+            shared = batch.result(timeout=30)
+        except TimeoutError:
+            for child in multiprocessing.active_children():
+                os.kill(child.pid, signal.SIGKILL)
+            pytest.fail("the child forked while another thread held a lock waited for it")
+        other.result()
+    pd.testing.assert_frame_equal(shared, rows, check_exact=True)
+    assert running(engine) is not None
+
+
+def test_the_engines_work_may_go_in_again_while_a_fork_waits_and_never_forks():
+    """A thread inside the engine's work goes in again (a batch's check) while a fork waits
+    for it, and the fork starts once it has left; a thread inside cannot fork, and is told."""
+    order: list[str] = []
+    inner, waiting = threading.Event(), threading.Event()
+
+    def working() -> None:
+        with inside():
+            inner.set()
+            waiting.wait(5)
+            with inside():
+                order.append("again")
+            order.append("left")
+
+    def fork() -> None:
+        with forking():
+            order.append("forked")
+
+    with ThreadPoolExecutor(2) as threads:
+        work = threads.submit(working)
+        inner.wait()
+        fork_ = threads.submit(fork)
+        time.sleep(0.2)
+        waiting.set()
+        work.result(timeout=10)
+        fork_.result(timeout=10)
+    assert order == ["again", "left", "forked"]
+    with inside(), pytest.raises(RuntimeError, match="cannot fork from inside"), forking():
+        pass
