@@ -52,6 +52,19 @@ def best_of(repeat: int, run: Callable[[], object]) -> float:
     return min(times)
 
 
+def best_of_turns(repeat: int, runs: dict[str, Callable[[], object]]) -> dict[str, float]:
+    """The shortest of ``repeat`` runs (s) of each of ``runs``, taken in turns (one of each,
+    then again), so that the machine's speed, which swings by a third within minutes here,
+    weighs on each the same: ratios between them are then fair."""
+    times: dict[str, list[float]] = {name: [] for name in runs}
+    for _ in range(repeat):
+        for name, run in runs.items():
+            started = time.perf_counter()
+            run()
+            times[name].append(time.perf_counter() - started)
+    return {name: min(taken) for name, taken in times.items()}
+
+
 def percentiles(samples: list[float]) -> tuple[float, float]:
     """p50 and p99 of durations (s), in microseconds."""
     values = np.array(samples) * 1e6

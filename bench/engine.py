@@ -15,10 +15,13 @@ plans of 10,000 and 100,000 zones (random lots of 200-2,000 m2):
   process,
   beside geopandas ``overlay`` (+ area) and a PostGIS join with parallel workers (the plan says
   how many), and the GEOS floor: shapely ``intersection`` + ``area`` on exactly the (parcel,
-  zone) pairs that intersect. Each is the best of three runs (overlay: two), the engine warm
-  (what it keeps, kept from the first; a process's later runs also find its memory allocated
-  and mapped, and ran up to half as fast again as its second); on every core, after a first
-  run that forks the children the engine keeps (its figure printed too);
+  zone) pairs that intersect. The rows on every core and in one process, the floor and the
+  overlay are each the best of three runs taken in turns (one of each, then again: the
+  machine's speed swings, and so each ratio compares runs of the same minutes), the engine
+  warm (what it keeps, kept from a first run; a process's later runs also find its memory
+  allocated and mapped, and ran up to half as fast again as its second); on every core,
+  after a first run that forks the children the engine keeps (its figure printed too); full
+  decisions the best of two;
 - the engine's build time and the memory it takes;
 - where a single check's time goes: the mean of each of its steps alone (parcel read and
   reprojected, located, rules with the decision's objects, input hash) beside the whole check.
@@ -44,7 +47,14 @@ import shapely
 from sqlalchemy import URL
 
 from bench.areas import random_lots
-from bench.common import add_server_option, best_of, check_latency, percentiles, scratch_database
+from bench.common import (
+    add_server_option,
+    best_of,
+    best_of_turns,
+    check_latency,
+    percentiles,
+    scratch_database,
+)
 from bench.synthetic import grid_plan
 from gis.crs import transformer
 from gis.parse import prepare_parcel, resolve_crs
@@ -200,20 +210,29 @@ def measure(label: str, data: PlanData, metric: np.ndarray, server: str) -> dict
         p50, p99 = single_postgis(dsn, table, srid, metric[: len(sample)])
 
         frame = gpd.GeoDataFrame({"activity": ["47111"] * len(lonlat)}, geometry=lonlat, crs=4326)
-        one_s = best_of(3, lambda: check_many(frame, engine, decisions=False))
+        one_s = best_of(1, lambda: check_many(frame, engine, decisions=False))
         cores = os.cpu_count() or 1
         forking_s = best_of(1, lambda: check_many(frame, engine, decisions=False, workers=cores))
-        bulk_s = best_of(3, lambda: check_many(frame, engine, decisions=False, workers=cores))
-        stop_workers(engine)
-        decided_s = best_of(2, lambda: check_many(frame, engine))
         tree = shapely.STRtree(np.asarray(data.zones.geometry.array))
         parcel_idx, zone_idx = tree.query(metric, predicate="intersects")
         zones = np.asarray(data.zones.geometry.array)
-        floor_s = best_of(
-            3, lambda: shapely.area(shapely.intersection(metric[parcel_idx], zones[zone_idx]))
-        )
         lots = gpd.GeoDataFrame({"lot": np.arange(len(metric))}, geometry=metric, crs=srid)
-        overlay_s = best_of(2, lambda: gpd.overlay(lots, data.zones[["zone_id", "geometry"]]).area)
+        taken = best_of_turns(
+            3,
+            {
+                "one": lambda: check_many(frame, engine, decisions=False),
+                "bulk": lambda: check_many(frame, engine, decisions=False, workers=cores),
+                "floor": lambda: shapely.area(
+                    shapely.intersection(metric[parcel_idx], zones[zone_idx])
+                ),
+                "overlay": lambda: gpd.overlay(lots, data.zones[["zone_id", "geometry"]]).area,
+            },
+        )
+        one_s, bulk_s, floor_s, overlay_s = (
+            taken[name] for name in ("one", "bulk", "floor", "overlay")
+        )
+        stop_workers(engine)
+        decided_s = best_of(2, lambda: check_many(frame, engine))
         join_s, workers = postgis_join(dsn, table, srid, metric)
         store.close()
     n = len(metric)
