@@ -1,11 +1,12 @@
 """Checking a city's parcels on Dask: every partition of a dask-geopandas frame checked by
 ``permits.batch.check_many``, on a local cluster or on a cluster of many machines.
 
-The engine travels to each worker once: ``check_many`` scatters it to every worker (broadcast)
-and each partition's task names it by its key rather than carrying it (a worker that joins later
-fetches it from a peer). A worker checks its partitions exactly as one process checks a whole
-frame, so outcomes, figures and decisions are the same bits, and the rows come back in the
-frame's order with its index.
+The engine travels to each worker, not with each task: ``check_many`` scatters it to every
+worker (broadcast) and each partition's task names it by its key rather than carrying it (a
+worker that joins later fetches it from a peer, as does one whose copy Dask's active memory
+manager dropped before its first task came, which it may: seen in the tests). A worker checks
+its partitions exactly as one process checks a whole frame, so outcomes, figures and decisions
+are the same bits, and the rows come back in the frame's order with its index.
 
 What crosses back from a worker: the outcome columns of ``permits.batch.check_many``
 (``RESULT_COLUMNS``), the geometry, and each decision as its canonical JSON text in
