@@ -250,7 +250,8 @@ def _shared(batch: _Batch, spans: list[range], workers: Workers) -> list[_Done]:
     geometries and sends back the result columns (and decisions, if kept: these take about as
     long to pickle as to make). Meanwhile this process measures on its own thread, the other
     cores being the children's (``cores_taken``). Should the children be ended by another
-    thread, or a child end, the chunks not back yet are checked here."""
+    thread, or a child end (or be stuck, ``Workers.back``), the chunks not back yet are
+    checked here."""
     done: list[_Done | None] = [None] * len(spans)
     sent: deque[tuple[int, Future[_Done]]] = deque()
     front, back = 0, len(spans)
@@ -259,7 +260,7 @@ def _shared(batch: _Batch, spans: list[range], workers: Workers) -> list[_Done]:
             while front < back or sent:
                 while sent and (sent[0][1].done() or front == back):
                     k, future = sent.popleft()
-                    done[k] = future.result()
+                    done[k] = workers.back(future)
                 while len(sent) < 2 * workers.children and front < back:
                     handed = workers.send(_remote, batch.part(spans[front]))
                     if handed is None:

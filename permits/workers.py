@@ -18,13 +18,17 @@ checks the rest itself. A fork waits for the engine's work in other threads to p
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import multiprocessing
 import os
+import signal
 import threading
+import warnings
 import weakref
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
 
@@ -34,15 +38,40 @@ from permits.fork_gate import forking
 
 T = TypeVar("T")
 
+#: How long a child may take to start, or to send back a chunk, before it is taken for stuck
+#: (a deadlock on a lock it inherited held, say) and ended: a chunk takes tens of milliseconds.
+SILENT_SECONDS = 300.0
+
 
 @dataclass(frozen=True)
 class Workers:
-    """An engine's children: the pool that hands them chunks, how many there are, and whether
-    they have been ended (or replaced), after which they take no more chunks."""
+    """An engine's children: the pool that hands them chunks, how many there are, their
+    process ids, and whether they have been ended (or replaced), after which they take no
+    more chunks."""
 
     pool: ProcessPoolExecutor
     children: int
+    pids: frozenset[int] = frozenset()
     ended: threading.Event = field(default_factory=threading.Event)
+
+    def back(self, chunk: Future[T]) -> T:
+        """What a child sends back for a chunk it was handed. A child silent for
+        ``SILENT_SECONDS`` is taken for stuck (a deadlock on a lock it inherited held, say):
+        the children are ended, and this raises as if they had died."""
+        try:
+            return chunk.result(timeout=SILENT_SECONDS)
+        except TimeoutError:
+            self.kill()
+            raise BrokenProcessPool(
+                f"it sent nothing back for {SILENT_SECONDS:.0f} s, and was ended"
+            ) from None
+
+    def kill(self) -> None:
+        """End every child at once (one is stuck): the pool then fails the chunks they held,
+        as it does when a child dies, and their batch checks them itself."""
+        for pid in self.pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
 
     def send(self, work: Callable[..., T], *args: Any) -> Future[T] | None:
         """``work(*args)`` handed to a child; None once they have been ended, by this thread or
@@ -75,7 +104,8 @@ def running(engine: Engine) -> Workers | None:
 def for_batch(engine: Engine, wanted: int, fewer_than: int) -> Workers | None:
     """The children a batch shares its chunks with: the engine's own, where it has at least
     ``wanted`` and fewer than ``fewer_than``; else, where ``wanted`` is 1 or more, that many
-    forked now in place of any it had; else none (and those it has are kept)."""
+    forked now in place of any it had (none, with a warning, where they do not start); else
+    none (and those it has are kept)."""
     with _TURN:
         have = _RUNNING.get(engine)
         if have is not None and wanted <= have.children < fewer_than:
@@ -88,10 +118,11 @@ def for_batch(engine: Engine, wanted: int, fewer_than: int) -> Workers | None:
         return _start(engine, wanted)
 
 
-def _start(engine: Engine, children: int) -> Workers:
+def _start(engine: Engine, children: int) -> Workers | None:
     """``children`` processes forked from this one for the engine; forked before this
     returns, so that a batch's first chunks do not wait for them, and once no other thread
-    is inside the engine's work (``permits.fork_gate``).
+    is inside the engine's work (``permits.fork_gate``). None, with a warning, where they
+    have not started within ``SILENT_SECONDS`` (they are ended).
 
     The collector is frozen over the fork, so the children never walk (and so copy) the
     objects they inherit; this process thaws them at once."""
@@ -107,13 +138,28 @@ def _start(engine: Engine, children: int) -> Workers:
         initargs=(weakref.ref(engine),),
     )
     with forking():
+        before = {child.pid for child in multiprocessing.active_children()}
         gc.freeze()
         try:
-            for started in [pool.submit(os.getpid) for _ in range(children)]:
-                started.result()
+            starting = [pool.submit(os.getpid) for _ in range(children)]
         finally:
             gc.unfreeze()
-    workers = _RUNNING[engine] = Workers(pool, children)
+        pids = frozenset(child.pid for child in multiprocessing.active_children()) - before
+    workers = Workers(pool, children, cast(frozenset[int], pids))
+    try:
+        for started in starting:
+            started.result(timeout=SILENT_SECONDS)
+    except TimeoutError:
+        workers.kill()
+        workers._end(wait=False)
+        warnings.warn(
+            f"the worker processes of this engine did not start within {SILENT_SECONDS:.0f} s "
+            "and were ended; this batch is checked in this process",
+            RuntimeWarning,
+            stacklevel=5,
+        )
+        return None
+    _RUNNING[engine] = workers
     return workers
 
 

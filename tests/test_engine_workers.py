@@ -21,6 +21,7 @@ import pandas as pd
 import pytest
 
 import permits.batch
+import permits.workers
 from permits.batch import FORKED_CHUNKS, check_many
 from permits.engine import Engine
 from permits.fork_gate import forking, inside
@@ -250,3 +251,45 @@ def test_the_engines_work_may_go_in_again_while_a_fork_waits_and_never_forks():
     assert order == ["again", "left", "forked"]
     with inside(), pytest.raises(RuntimeError, match="cannot fork from inside"), forking():
         pass
+
+
+def _stuck(*_: object) -> None:
+    """A child that never gets on (a deadlock on a lock it inherited held, as in CI)."""
+    time.sleep(3600)
+
+
+def test_children_that_do_not_start_are_ended_and_the_batch_checked_here(
+    engine, parcels, monkeypatch
+):
+    """Children that do not start in time are ended, with a warning, and the batch is
+    checked in this process alone; the next batch tries again."""
+    rows = check_many(parcels, engine, decisions=False)
+    monkeypatch.setattr(permits.workers, "SILENT_SECONDS", 1.0)
+    monkeypatch.setattr(permits.workers, "_adopt", _stuck)
+    before = {child.pid for child in multiprocessing.active_children()}
+    with pytest.warns(RuntimeWarning, match="did not start within 1 s and were ended"):
+        alone = check_many(parcels, engine, decisions=False, workers=2)
+    pd.testing.assert_frame_equal(alone, rows, check_exact=True)
+    assert running(engine) is None
+    assert all(_exited(c.pid) for c in multiprocessing.active_children() if c.pid not in before)
+    monkeypatch.undo()
+    monkeypatch.setattr(permits.batch, "CHUNK", 16)
+    again = check_many(parcels, engine, decisions=False, workers=2)
+    pd.testing.assert_frame_equal(again, rows, check_exact=True)
+    assert running(engine) is not None
+
+
+def test_a_child_silent_on_a_chunk_is_ended_and_its_chunks_checked_here(
+    engine, parcels, monkeypatch
+):
+    """A child that takes a chunk and never sends it back: once it has been silent too long
+    it is ended, the batch warns and checks its chunks here, and gives the same rows."""
+    rows = check_many(parcels, engine, decisions=False)
+    check_many(parcels, engine, decisions=False, workers=2)
+    (child,) = running(engine).pids
+    monkeypatch.setattr(permits.workers, "SILENT_SECONDS", 1.0)
+    monkeypatch.setattr(permits.batch, "_remote", _stuck)
+    with pytest.warns(RuntimeWarning, match="sent nothing back for 1 s, and was ended"):
+        after = check_many(parcels, engine, decisions=False, workers=2)
+    pd.testing.assert_frame_equal(after, rows, check_exact=True)
+    assert running(engine) is None and _exited(child)
