@@ -31,6 +31,8 @@ from tests.test_engine_rows import ACTIVITIES, ENGINES, _frame
 #: Where ``_noted`` notes which process checked each chunk a child was sent.
 _NOTES: dict[str, Path] = {}
 _REMOTE = permits.batch._remote
+_ADOPT = permits.workers._adopt
+_SILENT = permits.workers.SILENT_SECONDS
 
 
 def _noted(part: permits.batch._Part) -> object:
@@ -254,26 +256,28 @@ def test_the_engines_work_may_go_in_again_while_a_fork_waits_and_never_forks():
 
 
 def _stuck(*_: object) -> None:
-    """A child that never gets on (a deadlock on a lock it inherited held, as in CI)."""
+    """A child that never gets on (a deadlock on a lock it inherited held, as in CI), noted
+    as ``_noted`` notes a child."""
+    tempfile.mkstemp(prefix=f"{os.getpid()}-", dir=_NOTES["in"])
     time.sleep(3600)
 
 
 def test_children_that_do_not_start_are_ended_and_the_batch_checked_here(
-    engine, parcels, monkeypatch
+    engine, parcels, monkeypatch, tmp_path
 ):
     """Children that do not start in time are ended, with a warning, and the batch is
     checked in this process alone; the next batch tries again."""
     rows = check_many(parcels, engine, decisions=False)
     monkeypatch.setattr(permits.workers, "SILENT_SECONDS", 1.0)
     monkeypatch.setattr(permits.workers, "_adopt", _stuck)
-    before = {child.pid for child in multiprocessing.active_children()}
     with pytest.warns(RuntimeWarning, match="did not start within 1 s and were ended"):
         alone = check_many(parcels, engine, decisions=False, workers=2)
     pd.testing.assert_frame_equal(alone, rows, check_exact=True)
     assert running(engine) is None
-    assert all(_exited(c.pid) for c in multiprocessing.active_children() if c.pid not in before)
-    monkeypatch.undo()
-    monkeypatch.setattr(permits.batch, "CHUNK", 16)
+    (child,) = _pids(tmp_path)
+    assert _exited(child)
+    monkeypatch.setattr(permits.workers, "SILENT_SECONDS", _SILENT)
+    monkeypatch.setattr(permits.workers, "_adopt", _ADOPT)
     again = check_many(parcels, engine, decisions=False, workers=2)
     pd.testing.assert_frame_equal(again, rows, check_exact=True)
     assert running(engine) is not None
