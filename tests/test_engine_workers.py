@@ -224,7 +224,7 @@ def test_a_fork_waits_until_no_other_thread_is_inside_the_engines_work(
     assert running(engine) is not None
 
 
-def test_the_engines_work_may_go_in_again_while_a_fork_waits_and_never_forks():
+def test_the_engines_work_may_go_in_again_while_a_fork_waits_but_cannot_fork():
     """A thread inside the engine's work goes in again (a batch's check) while a fork waits
     for it, and the fork starts once it has left; a thread inside cannot fork, and is told."""
     order: list[str] = []
